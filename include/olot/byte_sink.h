@@ -27,3 +27,22 @@ class CountingSink final : public ByteSink {
 };
 
 }  // namespace olot
+
+namespace olot {
+
+// Sends every byte to two sinks.
+class TeeSink final : public ByteSink {
+ public:
+  TeeSink(ByteSink& a, ByteSink& b) : a_(a), b_(b) {}
+  void write(const void* data, size_t size) override {
+    a_.write(data, size);
+    b_.write(data, size);
+  }
+  using ByteSink::write;
+
+ private:
+  ByteSink& a_;
+  ByteSink& b_;
+};
+
+}  // namespace olot

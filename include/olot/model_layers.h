@@ -1,0 +1,70 @@
+// Stage 3b, the model layers (SPEC §6, §10): planned from the model files,
+// hashed in a first pass on a worker thread while the input streams, and
+// written in a second pass that re-checks every file with XXH3-128, so a
+// file that changed in between fails instead of yielding a layer whose
+// digest does not match its bytes.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "olot/digest.h"
+#include "olot/layer.h"
+#include "olot/model_files.h"
+#include "olot/rewrite.h"
+#include "olot/sink.h"
+
+namespace olot {
+
+struct PlannedLayer {
+  LayerSpec spec;
+  std::string inlayer_path;  // "/models/sub/w.bin"
+  std::string title;         // file name
+  bool modelcard = false;
+};
+
+// One layer per file; the modelcard gzip-compressed. `epoch` clamps mtimes.
+std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, Compression compression,
+                                      std::optional<int64_t> epoch);
+
+struct HashedLayer {
+  Digest digest, diff_id;
+  uint64_t size = 0;
+  std::vector<Xxh128> file_checks;  // one per file of the layer
+};
+
+// The first pass, on its own thread, in layer order.
+class LayerHasher {
+ public:
+  explicit LayerHasher(const std::vector<PlannedLayer>& layers);
+  ~LayerHasher();
+  LayerHasher(const LayerHasher&) = delete;
+  LayerHasher& operator=(const LayerHasher&) = delete;
+
+  // Waits for layer i; rethrows what the first pass failed with.
+  const HashedLayer& get(size_t i);
+
+ private:
+  void work();
+
+  const std::vector<PlannedLayer>& layers_;
+  std::deque<HashedLayer> done_;  // references stay valid as it grows
+  std::exception_ptr failure_;
+  bool stop_ = false;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::thread worker_;
+};
+
+HashedLayer hash_layer(const PlannedLayer& layer);
+
+// The second pass: writes the layer blob to `sink` (which may be a NullSink
+// when the blob is already in the output) and returns its descriptor facts.
+NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink);
+
+}  // namespace olot

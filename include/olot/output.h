@@ -1,0 +1,35 @@
+// Where the output tar goes: stdout, or a temporary file beside --output
+// that is renamed into place only on success and removed on any failure,
+// including SIGINT and SIGTERM.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace olot {
+
+class Output {
+ public:
+  // "-" is stdout. Throws Error(Exit::cant_create) if the file cannot be made.
+  explicit Output(const std::string& path);
+  ~Output();  // removes the temporary file unless committed
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  // Writes everything or throws Error(Exit::io).
+  void write(const void* data, size_t size);
+  // Flushes and renames the temporary file into place.
+  void commit();
+  const std::string& name() const { return name_; }
+
+ private:
+  int fd_ = 1;
+  std::string path_, temp_, name_;
+  bool committed_ = false;
+};
+
+// Makes SIGINT and SIGTERM remove the registered temporary file and exit
+// with 130/143; makes a closed reader an EPIPE error instead of SIGPIPE.
+void install_signal_handlers();
+
+}  // namespace olot

@@ -1,0 +1,58 @@
+// Stage 5, rewrite in dependency order (SPEC §5.2, §6.3, §6.4, §7): configs,
+// then manifests, then indexes, then index.json; each document rewritten
+// once, each new digest the SHA-256 of the exact bytes written. Documents
+// that change keep their key order and number text; documents that do not
+// change keep their bytes.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "olot/digest.h"
+#include "olot/graph.h"
+
+namespace olot {
+
+class Warnings;
+
+struct NewLayer {
+  Digest digest, diff_id, content_digest;
+  uint64_t size = 0;
+  std::string media_type;
+  std::string inlayer_path;  // "/models/sub/w.bin"
+  std::string title;         // the file name
+  bool modelcard = false;
+};
+
+struct ImageEdit {
+  std::vector<NewLayer> layers;
+  std::vector<std::pair<std::string, std::string>> labels, annotations;
+  std::optional<std::string> tag;
+  std::string created;  // RFC 3339, for config created and history
+};
+
+struct Document {
+  enum class Kind { config, manifest, index } kind;
+  Digest digest;
+  std::string bytes;
+  std::string media_type;
+  Digest replaces;
+};
+
+struct Rewritten {
+  std::vector<Document> documents;  // new documents, in dependency order
+  std::string index_json;
+  std::set<Digest> dropped;  // input documents that must not be written
+  std::vector<std::pair<std::string, Digest>> modified_roots;  // ref name, new digest
+  std::vector<std::string> conversions;  // "old type -> new type: digest"
+};
+
+// True if the image manifest already has this layer at this path.
+bool has_layer(const Node& manifest, const Digest& digest, const std::string& inlayer_path);
+
+Rewritten rewrite(const Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings);
+
+}  // namespace olot

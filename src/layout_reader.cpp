@@ -1,0 +1,180 @@
+#include "olot/layout_reader.h"
+
+#include <set>
+
+#include "olot/classify.h"
+#include "olot/error.h"
+#include "olot/json.h"
+#include "olot/warnings.h"
+
+namespace olot {
+
+namespace {
+
+bool is_json_blank(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// The first non-blank byte, or 0 if the bytes are all blank.
+unsigned char first_non_blank(std::string_view bytes) {
+  for (unsigned char c : bytes)
+    if (!is_json_blank(c)) return c;
+  return 0;
+}
+
+std::string read_whole(TarSource& source) {
+  std::string bytes;
+  for (auto block = source.read(); !block.empty(); block = source.read())
+    bytes.append(reinterpret_cast<const char*>(block.data()), block.size());
+  return bytes;
+}
+
+void drain(TarSource& source) {
+  while (!source.read().empty()) {
+  }
+}
+
+class Reader {
+ public:
+  Reader(TarSource& source, Sink& sink, BlobVerifier& verifier, const ReadOptions& options, Warnings& warnings)
+      : source_(source), sink_(sink), verifier_(verifier), options_(options), warnings_(warnings) {}
+
+  Inventory run() {
+    EntryHeader header;
+    while (source_.next(header)) {
+      ClassifiedEntry entry = classify_entry(header);
+      if (entry.role != EntryRole::skip && !names_.insert(entry.name).second)
+        fail(Exit::data, "duplicate entry name", header.path);
+      take(entry, header);
+      verifier_.check();
+    }
+    if (source_.missing_end_marker() && !names_.empty())
+      warnings_.warn("input ends without the end-of-archive blocks (accepted: every entry was complete)");
+    if (!saw_layout_) warnings_.warn("input has no oci-layout file (a fresh one is written)");
+    return std::move(inventory_);
+  }
+
+ private:
+  void take(const ClassifiedEntry& entry, const EntryHeader& header) {
+    switch (entry.role) {
+      case EntryRole::skip: drain(source_); break;
+      case EntryRole::oci_layout: check_oci_layout(read_small(header), header.path); break;
+      case EntryRole::index: inventory_.index_json = read_small(header); break;
+      case EntryRole::blob: take_blob(entry, header); break;
+      case EntryRole::root_extra: take_extra(entry, header); break;
+    }
+  }
+
+  std::string read_small(const EntryHeader& header) {
+    if (header.size > options_.max_json_size)
+      fail(Exit::data, "document larger than --max-json-size", header.path + " (raise --max-json-size)");
+    std::string bytes = read_whole(source_);
+    count_buffered(bytes.size(), header.path);
+    return bytes;
+  }
+
+  void count_buffered(uint64_t size, const std::string& entry) {
+    buffered_total_ += size;
+    if (buffered_total_ > 32 * options_.max_json_size)
+      fail(Exit::data, "buffered JSON exceeds 32 times --max-json-size", entry + " (raise --max-json-size)");
+  }
+
+  void check_oci_layout(const std::string& bytes, const std::string& entry) {
+    saw_layout_ = true;
+    json::Value v = json::parse(bytes, entry);
+    if (!v.is_object() || !v.string_at("imageLayoutVersion"))
+      fail(Exit::data, "malformed oci-layout (want {\"imageLayoutVersion\":\"1.0.0\"})", entry);
+  }
+
+  void take_blob(const ClassifiedEntry& entry, const EntryHeader& header) {
+    BlobRecord record;
+    record.size = header.size;
+    std::string pending;  // bytes read while it is not yet known whether to buffer
+    bool may_buffer = header.size <= options_.max_json_size;
+    auto block = source_.read();
+    if (may_buffer) {
+      while (!block.empty() && first_non_blank(pending) == 0) {
+        pending.append(reinterpret_cast<const char*>(block.data()), block.size());
+        block = source_.read();
+      }
+    }
+    if (may_buffer && first_non_blank(pending) == '{') {
+      pending += read_rest(block);
+      buffer_blob(entry, header, std::move(pending), record);
+    } else {
+      stream_blob(entry, header, pending, block, record);
+    }
+    inventory_.blobs[entry.digest] = record;
+  }
+
+  std::string read_rest(std::span<const unsigned char> block) {
+    std::string rest(reinterpret_cast<const char*>(block.data()), block.size());
+    if (!block.empty()) rest += read_whole(source_);
+    return rest;
+  }
+
+  void buffer_blob(const ClassifiedEntry& entry, const EntryHeader& header, std::string bytes, BlobRecord& record) {
+    count_buffered(bytes.size(), header.path);
+    Digest actual = digest_of(bytes, entry.digest.alg);
+    if (actual != entry.digest)
+      fail(Exit::data, "blob content does not match its name", header.path + " (content is " + actual.str() + ")");
+    record.buffered = true;
+    inventory_.buffered_order.push_back(entry.digest);
+    inventory_.documents[entry.digest] = std::move(bytes);
+  }
+
+  void stream_blob(const ClassifiedEntry& entry, const EntryHeader& header, const std::string& pending,
+                   std::span<const unsigned char> block, BlobRecord& record) {
+    sink_.begin_blob(entry.digest, header.size);
+    if (options_.verify) verifier_.begin(entry.digest, header.path);
+    head_.clear();
+    pass(std::span(reinterpret_cast<const unsigned char*>(pending.data()), pending.size()));
+    for (; !block.empty(); block = source_.read()) pass(block);
+    sink_.end();
+    if (options_.verify) verifier_.end();
+    record.compression = sniff_compression(head_.data(), head_.size());
+  }
+
+  void pass(std::span<const unsigned char> data) {
+    if (data.empty()) return;
+    if (head_.size() < 4) head_.insert(head_.end(), data.begin(), data.begin() + std::min<size_t>(4 - head_.size(), data.size()));
+    sink_.write(data.data(), data.size());
+    if (options_.verify) verifier_.feed(data);
+  }
+
+  void take_extra(const ClassifiedEntry& entry, const EntryHeader& header) {
+    if (entry.name == "manifest.json" || entry.name == "repositories") {
+      inventory_.docker_extras[entry.name] = read_small(header);
+      return;
+    }
+    if (entry.name.ends_with("/layer.tar")) inventory_.legacy_docker_archive = true;
+    warnings_.warn("passing through a file that is not part of an OCI layout: " + entry.name);
+    sink_.begin_extra(entry.name, header.size);
+    for (auto block = source_.read(); !block.empty(); block = source_.read()) sink_.write(block.data(), block.size());
+    sink_.end();
+  }
+
+  TarSource& source_;
+  Sink& sink_;
+  BlobVerifier& verifier_;
+  const ReadOptions& options_;
+  Warnings& warnings_;
+  Inventory inventory_;
+  std::set<std::string> names_;
+  std::vector<unsigned char> head_;
+  uint64_t buffered_total_ = 0;
+  bool saw_layout_ = false;
+};
+
+}  // namespace
+
+Compression sniff_compression(const unsigned char* head, size_t size) {
+  if (size >= 2 && head[0] == 0x1f && head[1] == 0x8b) return Compression::gzip;
+  if (size >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) return Compression::zstd;
+  return Compression::none;
+}
+
+Inventory read_layout(TarSource& source, Sink& sink, BlobVerifier& verifier, const ReadOptions& options,
+                      Warnings& warnings) {
+  return Reader(source, sink, verifier, options, warnings).run();
+}
+
+}  // namespace olot

@@ -1,0 +1,160 @@
+#include "olot/model_layers.h"
+
+#include "olot/error.h"
+
+namespace olot {
+
+namespace {
+
+std::string file_name(const std::string& inlayer) {
+  auto slash = inlayer.rfind('/');
+  return slash == std::string::npos ? inlayer : inlayer.substr(slash + 1);
+}
+
+// XXH3 of each file's content; in the writing pass also its SHA-256.
+class FileChecks final : public ContentObserver {
+ public:
+  explicit FileChecks(bool with_sha) : with_sha_(with_sha) {}
+  void begin_file(size_t) override {
+    xxh_.emplace();
+    if (with_sha_) sha_.emplace();
+  }
+  void content(const void* data, size_t size) override {
+    xxh_->write(data, size);
+    if (with_sha_) sha_->write(data, size);
+  }
+  void end_file(size_t) override {
+    checks.push_back(xxh_->finish());
+    if (with_sha_) digests.push_back(sha_->finish());
+  }
+  std::vector<Xxh128> checks;
+  std::vector<Digest> digests;
+
+ private:
+  bool with_sha_;
+  std::optional<Xxh3Hasher> xxh_;
+  std::optional<Hasher> sha_;
+};
+
+// Refuses to pass more bytes than the first pass produced: a changed model
+// file must fail as bad data before the output entry overflows.
+class BoundedSink final : public ByteSink {
+ public:
+  BoundedSink(ByteSink& out, uint64_t limit, const std::string& path) : out_(out), left_(limit), path_(path) {}
+  void write(const void* data, size_t size) override {
+    if (size > left_) fail(Exit::data, "model file changed while reading", path_);
+    left_ -= size;
+    out_.write(data, size);
+  }
+  using ByteSink::write;
+  uint64_t left() const { return left_; }
+
+ private:
+  ByteSink& out_;
+  uint64_t left_;
+  const std::string& path_;
+};
+
+// Produces the layer bytes into `out`; diff_id (the uncompressed tar's
+// digest) into `diff_id` when the layer is compressed.
+void produce(const PlannedLayer& layer, ByteSink& out, Hasher* diff_id, ContentObserver& observer) {
+  if (layer.spec.compression == Compression::none) return emit_layer_tar(layer.spec, out, &observer);
+  Compressor compressor(layer.spec.compression, out);
+  CountingSink nothing;
+  TeeSink tee(compressor, diff_id ? static_cast<ByteSink&>(*diff_id) : nothing);
+  emit_layer_tar(layer.spec, tee, &observer);
+  compressor.finish();
+}
+
+}  // namespace
+
+std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, Compression compression,
+                                      std::optional<int64_t> epoch) {
+  std::vector<PlannedLayer> out;
+  for (const ModelFile& f : files) {
+    PlannedLayer p;
+    int64_t mtime = epoch ? std::min(f.mtime, *epoch) : f.mtime;
+    p.spec.files.push_back({f.source, f.inlayer, f.size, mtime});
+    p.spec.compression = f.modelcard ? Compression::gzip : compression;
+    p.inlayer_path = "/" + f.inlayer;
+    p.title = file_name(f.inlayer);
+    p.modelcard = f.modelcard;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+HashedLayer hash_layer(const PlannedLayer& layer) {
+  Hasher blob(DigestAlg::sha256), diff_id(DigestAlg::sha256);
+  CountingSink count;
+  TeeSink out(blob, count);
+  FileChecks checks(false);
+  produce(layer, out, &diff_id, checks);
+  HashedLayer h;
+  h.digest = blob.finish();
+  h.diff_id = layer.spec.compression == Compression::none ? h.digest : diff_id.finish();
+  h.size = count.count();
+  h.file_checks = std::move(checks.checks);
+  return h;
+}
+
+LayerHasher::LayerHasher(const std::vector<PlannedLayer>& layers) : layers_(layers) {
+  if (!layers_.empty()) worker_ = std::thread([this] { work(); });
+}
+
+LayerHasher::~LayerHasher() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+}
+
+void LayerHasher::work() {
+  try {
+    for (const PlannedLayer& layer : layers_) {
+      HashedLayer h = hash_layer(layer);
+      std::lock_guard lock(mutex_);
+      if (stop_) return;
+      done_.push_back(std::move(h));
+      ready_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    failure_ = std::current_exception();
+    ready_.notify_all();
+  }
+}
+
+const HashedLayer& LayerHasher::get(size_t i) {
+  std::unique_lock lock(mutex_);
+  ready_.wait(lock, [&] { return done_.size() > i || failure_; });
+  if (done_.size() > i) return done_[i];
+  std::rethrow_exception(failure_);
+}
+
+NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink) {
+  const std::string& path = layer.spec.files.front().source.string();
+  sink.begin_blob(hashed.digest, hashed.size);
+  Hasher blob(DigestAlg::sha256);
+  bool compressed = layer.spec.compression != Compression::none;
+  BoundedSink bounded(sink, hashed.size, path);
+  TeeSink rehash(bounded, blob);  // compressed bytes are checked as a whole
+  FileChecks checks(true);
+  produce(layer, compressed ? static_cast<ByteSink&>(rehash) : bounded, nullptr, checks);
+  if (bounded.left() != 0 || checks.checks != hashed.file_checks || (compressed && blob.finish() != hashed.digest))
+    fail(Exit::data, "model file changed while reading", path);
+  sink.end();
+  NewLayer out;
+  out.digest = hashed.digest;
+  out.diff_id = hashed.diff_id;
+  out.content_digest = checks.digests.front();
+  out.size = hashed.size;
+  out.media_type = std::string(layer_media_type(layer.spec.compression));
+  out.inlayer_path = layer.inlayer_path;
+  out.title = layer.title;
+  out.modelcard = layer.modelcard;
+  return out;
+}
+
+}  // namespace olot

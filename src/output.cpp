@@ -1,0 +1,100 @@
+#include "olot/output.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "olot/error.h"
+
+namespace olot {
+
+namespace {
+
+// The one piece of process-wide state: a signal handler may only touch
+// memory it can reach without locks, so the temporary file's name lives here
+// while it exists.
+char signal_temp_path[4096];
+
+void on_fatal_signal(int sig) {
+  if (signal_temp_path[0]) ::unlink(signal_temp_path);
+  ::_exit(128 + sig);
+}
+
+void register_temp(const std::string& path) {
+  if (path.size() >= sizeof signal_temp_path) return;
+  std::memcpy(signal_temp_path, path.c_str(), path.size() + 1);
+}
+
+void unregister_temp() { signal_temp_path[0] = '\0'; }
+
+void raise_pipe_buffer(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  // Large pipe buffers let both ends move 1 MiB per system call; the limit
+  // is advisory and failure is harmless.
+  ::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+}
+
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_fatal_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+Output::Output(const std::string& path) : path_(path) {
+  if (path == "-") {
+    name_ = "stdout";
+    raise_pipe_buffer(fd_);
+    return;
+  }
+  name_ = path;
+  auto parent = std::filesystem::path(path).parent_path();
+  std::string templ = (parent.empty() ? std::string(".") : parent.string()) + "/." +
+                      std::filesystem::path(path).filename().string() + ".olot-tmp.XXXXXX";
+  fd_ = ::mkstemp(templ.data());
+  if (fd_ < 0) fail(Exit::cant_create, "cannot create output", path + " (" + std::strerror(errno) + ")");
+  temp_ = templ;
+  register_temp(temp_);
+  ::fchmod(fd_, 0644);
+}
+
+Output::~Output() {
+  if (temp_.empty()) return;
+  ::close(fd_);
+  if (!committed_) ::unlink(temp_.c_str());
+  unregister_temp();
+}
+
+void Output::write(const void* data, size_t size) {
+  auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd_, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(Exit::io, "cannot write output", name_ + " (" + std::strerror(errno) + ")");
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void Output::commit() {
+  if (temp_.empty()) return;
+  if (::fsync(fd_) != 0 || ::rename(temp_.c_str(), path_.c_str()) != 0)
+    fail(Exit::cant_create, "cannot create output", path_ + " (" + std::strerror(errno) + ")");
+  committed_ = true;
+  unregister_temp();
+}
+
+}  // namespace olot

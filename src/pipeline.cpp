@@ -1,0 +1,170 @@
+#include "olot/pipeline.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <set>
+
+#include "olot/error.h"
+#include "olot/graph.h"
+#include "olot/layout_reader.h"
+#include "olot/model_layers.h"
+#include "olot/output.h"
+#include "olot/rewrite.h"
+#include "olot/tar_sink.h"
+#include "olot/warnings.h"
+
+namespace olot {
+
+namespace {
+
+class InputFile {
+ public:
+  explicit InputFile(const std::string& path) {
+    if (path == "-") return;
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) fail(Exit::no_input, "cannot open input", path + " (" + std::strerror(errno) + ")");
+    name_ = path;
+  }
+  ~InputFile() {
+    if (fd_ > 0) ::close(fd_);
+  }
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  int fd_ = 0;
+  std::string name_ = "stdin";
+};
+
+std::string rfc3339(int64_t epoch) {
+  std::time_t t = static_cast<std::time_t>(epoch);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Writes each blob once: a layer or document may already be in the output.
+class BlobLedger {
+ public:
+  explicit BlobLedger(const Inventory& inventory) {
+    for (const auto& [digest, record] : inventory.blobs)
+      if (!record.buffered) written_.insert(digest);
+  }
+  bool has(const Digest& d) const { return written_.count(d) > 0; }
+  void put(Sink& sink, const Digest& d, std::string_view bytes) {
+    if (written_.insert(d).second) sink.put_blob(d, bytes);
+  }
+  void mark(const Digest& d) { written_.insert(d); }
+
+ private:
+  std::set<Digest> written_;
+};
+
+class Job {
+ public:
+  Job(const Options& options, int64_t now) : options_(options), warnings_(options.verbosity), now_(now) {}
+
+  void run() {
+    auto files = collect_model_files(options_.model);
+    planned_ = plan_layers(files, options_.compression, options_.mtime);
+    InputFile input(options_.input);
+    std::unique_ptr<Output> output;
+    std::unique_ptr<Sink> sink;
+    if (options_.dry_run) {
+      sink = std::make_unique<NullSink>();
+    } else {
+      output = std::make_unique<Output>(options_.output);
+      sink = std::make_unique<TarSink>(*output, options_.mtime.value_or(now_));
+    }
+    LayerHasher hasher(planned_);
+    BlobVerifier verifier;
+    TarSource source(input.fd(), input.name());
+    Inventory inventory = read_layout(source, *sink, verifier,
+                                      {options_.max_json_size, !options_.no_verify, options_.verbosity}, warnings_);
+    verifier.finish();
+    Graph graph = build_graph(inventory, {options_.refs, options_.allow_missing_blobs, !options_.no_convert}, warnings_);
+    if (!planned_.empty() && graph.targets.empty())
+      fail(Exit::data, "no runnable image manifest to add the model to", "index.json");
+
+    BlobLedger ledger(inventory);
+    ImageEdit edit = write_model_layers(graph, hasher, *sink, ledger);
+    edit.labels = options_.labels;
+    edit.annotations = options_.annotations;
+    edit.tag = options_.tag;
+    edit.created = rfc3339(options_.mtime.value_or(now_));
+    Rewritten result = rewrite(graph, inventory, edit, warnings_);
+    write_documents(inventory, graph, result, *sink, ledger);
+    for (const auto& [name, bytes] : inventory.docker_extras) {
+      warnings_.warn("passing " + name + " through unchanged");
+      sink->put_extra(name, bytes);
+    }
+    sink->commit(result.index_json);
+    if (output) output->commit();
+    write_digest_file(result);
+    summarise(edit, result);
+  }
+
+ private:
+  ImageEdit write_model_layers(const Graph& graph, LayerHasher& hasher, Sink& sink, BlobLedger& ledger) {
+    ImageEdit edit;
+    for (size_t i = 0; i < planned_.size(); ++i) {
+      const HashedLayer& hashed = hasher.get(i);
+      bool wanted = std::any_of(graph.targets.begin(), graph.targets.end(), [&](const Digest& t) {
+        return !has_layer(graph.nodes.at(t), hashed.digest, planned_[i].inlayer_path);
+      });
+      if (!wanted) {
+        warnings_.note("already present in every image: " + planned_[i].inlayer_path);
+        continue;
+      }
+      NullSink already_written;
+      bool fresh = !ledger.has(hashed.digest);
+      edit.layers.push_back(write_layer(planned_[i], hashed, fresh ? sink : static_cast<Sink&>(already_written)));
+      ledger.mark(hashed.digest);
+    }
+    return edit;
+  }
+
+  void write_documents(const Inventory& inventory, const Graph& graph, const Rewritten& result, Sink& sink,
+                       BlobLedger& ledger) {
+    for (const Digest& d : inventory.buffered_order)
+      if (!result.dropped.count(d)) ledger.put(sink, d, inventory.documents.at(d));
+    for (const auto& [digest, bytes] : graph.inline_blobs) ledger.put(sink, digest, bytes);
+    for (const Document& doc : result.documents) ledger.put(sink, doc.digest, doc.bytes);
+  }
+
+  void write_digest_file(const Rewritten& result) {
+    if (!options_.digest_file || options_.dry_run) return;
+    std::ofstream out(*options_.digest_file);
+    for (const auto& [ref, digest] : result.modified_roots)
+      out << digest.str() << (result.modified_roots.size() > 1 && !ref.empty() ? " " + ref : "") << "\n";
+    if (!out) fail(Exit::cant_create, "cannot write digest file", options_.digest_file->string());
+  }
+
+  void summarise(const ImageEdit& edit, const Rewritten& result) {
+    warnings_.note("added " + std::to_string(edit.layers.size()) + " layer(s), rewrote " +
+                   std::to_string(result.documents.size()) + " document(s), " +
+                   std::to_string(result.conversions.size()) + " conversion(s)");
+  }
+
+  const Options& options_;
+  Warnings warnings_;
+  int64_t now_;
+  std::vector<PlannedLayer> planned_;
+};
+
+}  // namespace
+
+void run(const Options& options) { Job(options, static_cast<int64_t>(std::time(nullptr))).run(); }
+
+}  // namespace olot

@@ -1,0 +1,376 @@
+#include "olot/rewrite.h"
+
+#include <algorithm>
+#include <map>
+
+#include "olot/error.h"
+#include "olot/media_types.h"
+#include "olot/warnings.h"
+
+namespace olot {
+
+namespace {
+
+using json::Value;
+
+constexpr std::string_view inlayer_key = "olot.layer.content.inlayerpath";
+
+struct Outcome {
+  Digest digest;
+  uint64_t size = 0;
+  std::string media_type;
+  bool dropped = false;
+};
+
+Value& object_at(Value& parent, const std::string& key) {
+  Value* v = parent.find(key);
+  if (!v || !v->is_object()) return parent.set(key, Value::make_object());
+  return *v;
+}
+
+Value& array_at(Value& parent, const std::string& key) {
+  Value* v = parent.find(key);
+  if (!v || !v->is_array()) return parent.set(key, Value::make_array());
+  return *v;
+}
+
+bool set_if_different(Value& object, const std::string& key, const std::string& value) {
+  const std::string* old = object.string_at(key);
+  if (old && *old == value) return false;
+  object.set(key, Value::make_string(value));
+  return true;
+}
+
+Value layer_descriptor(const NewLayer& layer) {
+  Value d = Value::make_object();
+  d.set("mediaType", Value::make_string(layer.media_type));
+  d.set("digest", Value::make_string(layer.digest.str()));
+  d.set("size", Value::make_uint(layer.size));
+  Value a = Value::make_object();
+  a.set("org.opencontainers.image.title", Value::make_string(layer.title));
+  a.set("olot.layer.content.digest", Value::make_string(layer.content_digest.str()));
+  a.set("olot.layer.content.type", Value::make_string("file"));
+  a.set(std::string(inlayer_key), Value::make_string(layer.inlayer_path));
+  a.set("olot.layer.content.name", Value::make_string(layer.title));
+  if (layer.modelcard) a.set("io.opendatahub.modelcar.layer.type", Value::make_string("modelcard"));
+  d.set("annotations", std::move(a));
+  return d;
+}
+
+size_t count_non_empty(const Value& history) {
+  return static_cast<size_t>(std::count_if(history.items.begin(), history.items.end(), [](const Value& h) {
+    const Value* e = h.find("empty_layer");
+    return !(e && e->type == Value::Type::boolean && e->flag);
+  }));
+}
+
+Value history_entry(const std::string& created, const std::string& created_by) {
+  Value h = Value::make_object();
+  h.set("created", Value::make_string(created));
+  h.set("created_by", Value::make_string(created_by));
+  return h;
+}
+
+class Rewriter {
+ public:
+  Rewriter(const Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings)
+      : graph_(graph), inventory_(inventory), edit_(edit), warnings_(warnings) {}
+
+  Rewritten run() {
+    for (const Digest& d : graph_.order) {
+      const Node& node = graph_.nodes.at(d);
+      outcomes_[d] = node.kind == NodeKind::index ? rewrite_index(node) : rewrite_manifest(node);
+    }
+    Value root = graph_.root;
+    bool changed = rewrite_children(root, "index.json", true);
+    result_.index_json = changed ? json::dump(root) : *inventory_.index_json;
+    order_documents();
+    collect_dropped(root);
+    return std::move(result_);
+  }
+
+ private:
+  // --- manifests ---------------------------------------------------------
+  Outcome rewrite_manifest(const Node& node) {
+    Value doc = node.doc;
+    bool changed = convert_manifest(node, doc);
+    if (node.runnable && node.selected) changed = add_model(node, doc) || changed;
+    return finish(node, std::move(doc), changed, Document::Kind::manifest);
+  }
+
+  bool convert_manifest(const Node& node, Value& doc) {
+    bool changed = convert_own_type(node, doc);
+    if (Value* config = doc.find("config")) {
+      if (const std::string* t = config->string_at("mediaType"); t && media::is_docker(*t))
+        changed = set_type(*config, std::string(media::to_oci(*t)), node) || changed;
+    }
+    if (Value* layers = doc.find("layers"); layers && layers->is_array())
+      for (Value& layer : layers->items) changed = convert_layer(layer, node) || changed;
+    return changed;
+  }
+
+  bool convert_layer(Value& layer, const Node& node) {
+    const std::string* t = layer.string_at("mediaType");
+    if (!t || !media::is_docker(*t)) return false;
+    std::optional<Compression> sniffed;
+    auto digest = Digest::parse(layer.string_at("digest") ? *layer.string_at("digest") : "");
+    if (digest && inventory_.blobs.count(*digest)) sniffed = inventory_.blobs.at(*digest).compression;
+    std::string oci = media::to_oci_layer(*t, sniffed);
+    if (sniffed && oci != media::to_oci_layer(*t, std::nullopt))
+      warnings_.warn("layer " + digest->str() + " is labelled " + *t + " but its bytes are " +
+                     (sniffed == Compression::none ? "uncompressed" : sniffed == Compression::gzip ? "gzip" : "zstd") +
+                     "; typed " + oci + " (in " + node.where + ")");
+    return set_type(layer, oci, node);
+  }
+
+  bool convert_own_type(const Node& node, Value& doc) {
+    const std::string* own = doc.string_at("mediaType");
+    if (own && media::is_docker(*own)) return set_type(doc, std::string(media::to_oci(*own)), node);
+    return false;
+  }
+
+  bool set_type(Value& object, const std::string& type, const Node& node) {
+    const std::string* old = object.string_at("mediaType");
+    if (old && *old == type) return false;
+    result_.conversions.push_back((old ? *old : std::string("(none)")) + " -> " + type + " in " + node.digest.str());
+    object.set("mediaType", Value::make_string(type));
+    return true;
+  }
+
+  std::vector<const NewLayer*> layers_to_add(const Node& node) {
+    std::vector<const NewLayer*> out;
+    for (const NewLayer& layer : edit_.layers) {
+      if (has_layer(node, layer.digest, layer.inlayer_path))
+        warnings_.note("already present, not added again: " + layer.inlayer_path + " in " + node.where);
+      else
+        out.push_back(&layer);
+    }
+    return out;
+  }
+
+  bool add_model(const Node& node, Value& doc) {
+    auto layers = layers_to_add(node);
+    bool annotations_change = false;
+    Value annotations = doc.find("annotations") && doc.find("annotations")->is_object() ? *doc.find("annotations")
+                                                                                       : Value::make_object();
+    for (const auto& [k, v] : edit_.annotations) annotations_change = set_if_different(annotations, k, v) || annotations_change;
+    if (layers.empty() && !annotations_change && !labels_change(node)) return false;
+
+    Value& layer_list = array_at(doc, "layers");
+    size_t base_layers = layer_list.items.size();
+    auto [config_digest, config_size] = rewrite_config(node, layers, base_layers);
+    Value& config = object_at(doc, "config");
+    config.set("digest", Value::make_string(config_digest.str()));
+    config.set("size", Value::make_uint(config_size));
+    for (const NewLayer* layer : layers) layer_list.push_back(layer_descriptor(*layer));
+
+    annotations.set("io.opendatahub.author", Value::make_string("olot"));
+    for (const NewLayer* layer : layers)
+      if (layer->modelcard) annotations.set("io.opendatahub.layers.modelcard", Value::make_string(layer->digest.str()));
+    for (const auto& [k, v] : edit_.annotations) annotations.set(k, Value::make_string(v));
+    if (!annotations.find("org.opencontainers.image.base.digest"))
+      annotations.set("org.opencontainers.image.base.digest", Value::make_string(node.digest.str()));
+    doc.set("annotations", std::move(annotations));
+    return true;
+  }
+
+  bool labels_change(const Node& node) {
+    if (edit_.labels.empty()) return false;
+    const Value* config = node.config_doc ? node.config_doc->find("config") : nullptr;
+    const Value* labels = config ? config->find("Labels") : nullptr;
+    for (const auto& [k, v] : edit_.labels) {
+      const std::string* old = labels ? labels->string_at(k) : nullptr;
+      if (!old || *old != v) return true;
+    }
+    return false;
+  }
+
+  // --- configs -----------------------------------------------------------
+  std::pair<Digest, uint64_t> rewrite_config(const Node& node, const std::vector<const NewLayer*>& layers,
+                                             size_t base_layers) {
+    if (!node.config_doc)
+      fail(Exit::data, "config is too large to buffer or not JSON",
+           node.config->str() + " (config of " + node.where + "; raise --max-json-size)");
+    std::string key = node.config->str();
+    for (const NewLayer* l : layers) key += "," + l->digest.str();
+    if (auto it = configs_.find(key); it != configs_.end()) return it->second;
+
+    Value cfg = *node.config_doc;
+    Value& rootfs = object_at(cfg, "rootfs");
+    if (!rootfs.find("type")) rootfs.set("type", Value::make_string("layers"));
+    Value& diff_ids = array_at(rootfs, "diff_ids");
+    if (diff_ids.items.size() != base_layers)
+      fail(Exit::data, "manifest layers and config rootfs.diff_ids differ in count",
+           node.where + " (" + std::to_string(base_layers) + " layers, " + std::to_string(diff_ids.items.size()) +
+               " diff_ids)");
+    for (const NewLayer* l : layers) diff_ids.push_back(Value::make_string(l->diff_id.str()));
+    extend_history(cfg, node, layers, base_layers);
+    cfg.set("created", Value::make_string(edit_.created));
+    if (!edit_.labels.empty()) {
+      Value& labels = object_at(object_at(cfg, "config"), "Labels");
+      for (const auto& [k, v] : edit_.labels) labels.set(k, Value::make_string(v));
+    }
+    std::string bytes = json::dump(cfg);
+    Digest digest = digest_of(bytes);
+    result_.documents.push_back({Document::Kind::config, digest, bytes, std::string(media::oci_config), *node.config});
+    return configs_[key] = {digest, bytes.size()};
+  }
+
+  // History stays consistent with the layers: one non-empty entry per layer,
+  // placeholders where the base has too few (SPEC §6.4).
+  void extend_history(Value& cfg, const Node& node, const std::vector<const NewLayer*>& layers, size_t base_layers) {
+    Value& history = array_at(cfg, "history");
+    size_t non_empty = count_non_empty(history);
+    if (non_empty > base_layers)
+      fail(Exit::data, "config history lists more non-empty entries than the image has layers",
+           node.where + " (" + std::to_string(non_empty) + " entries, " + std::to_string(base_layers) + " layers)");
+    if (non_empty < base_layers) {
+      warnings_.warn("base config history has " + std::to_string(non_empty) + " non-empty entries for " +
+                     std::to_string(base_layers) + " layers; added placeholders (" + node.where + ")");
+      for (size_t i = non_empty; i < base_layers; ++i)
+        history.push_back(history_entry(edit_.created, "olot-filter: history missing in base"));
+    }
+    for (const NewLayer* l : layers) history.push_back(history_entry(edit_.created, "olot-filter: add " + l->inlayer_path));
+  }
+
+  // --- indexes -----------------------------------------------------------
+  Outcome rewrite_index(const Node& node) {
+    Value doc = node.doc;
+    bool changed = convert_own_type(node, doc);
+    changed = rewrite_children(doc, node.where, false) || changed;
+    return finish(node, std::move(doc), changed, Document::Kind::index);
+  }
+
+  // Points every entry of `index` at its child's new version; drops the
+  // attestations and referrers of replaced manifests.
+  bool rewrite_children(Value& index, const std::string& where, bool is_root) {
+    Value* manifests = index.find("manifests");
+    if (!manifests || !manifests->is_array()) return false;
+    bool changed = false;
+    std::vector<Value> kept;
+    for (Value& entry : manifests->items) {
+      if (stale_reference(entry, where)) {
+        changed = true;
+        continue;
+      }
+      bool entry_changed = update_descriptor(entry);
+      if (entry_changed && is_root) {
+        if (edit_.tag) object_at(entry, "annotations").set("org.opencontainers.image.ref.name", Value::make_string(*edit_.tag));
+        result_.modified_roots.emplace_back(ref_name_of(entry), *Digest::parse(*entry.string_at("digest")));
+      }
+      changed = changed || entry_changed;
+      kept.push_back(std::move(entry));
+    }
+    manifests->items = std::move(kept);
+    return changed;
+  }
+
+  bool update_descriptor(Value& entry) {
+    auto digest = Digest::parse(*entry.string_at("digest"));
+    auto it = outcomes_.find(*digest);
+    if (it == outcomes_.end()) return false;  // unknown media type: kept as it is
+    const Outcome& o = it->second;
+    bool changed = false;
+    if (o.digest != *digest) {
+      entry.set("digest", Value::make_string(o.digest.str()));
+      entry.set("size", Value::make_uint(o.size));
+      changed = true;
+    }
+    const std::string* type = entry.string_at("mediaType");
+    if (!o.media_type.empty() && (!type || *type != o.media_type)) {
+      entry.set("mediaType", Value::make_string(o.media_type));
+      changed = true;
+    }
+    return changed;
+  }
+
+  bool stale_reference(const Value& entry, const std::string& where) {
+    auto digest = Digest::parse(*entry.string_at("digest"));
+    auto node = graph_.nodes.find(*digest);
+    std::string target;
+    const Value* annotations = entry.find("annotations");
+    if (const std::string* ref = annotations ? annotations->string_at("vnd.docker.reference.digest") : nullptr)
+      target = *ref;
+    if (node != graph_.nodes.end())
+      if (const Value* subject = node->second.doc.find("subject"); subject && subject->string_at("digest"))
+        target = *subject->string_at("digest");
+    auto target_digest = Digest::parse(target);
+    if (!target_digest || !replaced_.count(*target_digest)) return false;
+    warnings_.warn("dropped " + digest->str() + " from " + where + ": it refers to " + target_digest->str() +
+                   ", which was replaced");
+    result_.dropped.insert(*digest);
+    return true;
+  }
+
+  Outcome finish(const Node& node, Value doc, bool changed, Document::Kind kind) {
+    std::string type(media::to_oci(node.media_type));
+    if (!changed) return {node.digest, inventory_.documents.at(node.digest).size(), type};
+    std::string bytes = json::dump(doc);
+    Digest digest = digest_of(bytes);
+    replaced_.insert(node.digest);
+    result_.documents.push_back({kind, digest, bytes, type, node.digest});
+    return {digest, bytes.size(), type};
+  }
+
+  // Configs first, then manifests, then indexes (already children first).
+  void order_documents() {
+    std::stable_sort(result_.documents.begin(), result_.documents.end(),
+                     [](const Document& a, const Document& b) { return a.kind < b.kind; });
+  }
+
+  // A replaced or dropped input document is left out of the output unless
+  // something in the new graph still points to it.
+  void collect_dropped(const Value& root) {
+    std::set<Digest> candidates = replaced_;
+    candidates.insert(result_.dropped.begin(), result_.dropped.end());
+    for (const Document& d : result_.documents) candidates.insert(d.replaces);
+    std::set<Digest> reachable;
+    std::map<Digest, Value> fresh;
+    for (const Document& d : result_.documents) fresh[d.digest] = json::parse(d.bytes, d.digest.str());
+    walk(root, fresh, reachable);
+    result_.dropped.clear();
+    for (const Digest& d : candidates)
+      if (!reachable.count(d)) result_.dropped.insert(d);
+  }
+
+  void walk(const Value& doc, const std::map<Digest, Value>& fresh, std::set<Digest>& reachable) {
+    auto visit = [&](const Value& descriptor) {
+      const std::string* text = descriptor.string_at("digest");
+      auto digest = text ? Digest::parse(*text) : std::nullopt;
+      if (!digest || !reachable.insert(*digest).second) return;
+      if (auto f = fresh.find(*digest); f != fresh.end()) return walk(f->second, fresh, reachable);
+      if (auto n = graph_.nodes.find(*digest); n != graph_.nodes.end()) walk(n->second.doc, fresh, reachable);
+    };
+    if (const Value* m = doc.find("manifests"); m && m->is_array())
+      for (const Value& d : m->items) visit(d);
+    if (const Value* c = doc.find("config")) visit(*c);
+  }
+
+  const Graph& graph_;
+  const Inventory& inventory_;
+  const ImageEdit& edit_;
+  Warnings& warnings_;
+  Rewritten result_;
+  std::map<Digest, Outcome> outcomes_;
+  std::map<std::string, std::pair<Digest, uint64_t>> configs_;
+  std::set<Digest> replaced_;
+};
+
+}  // namespace
+
+bool has_layer(const Node& manifest, const Digest& digest, const std::string& inlayer_path) {
+  const Value* layers = manifest.doc.find("layers");
+  if (!layers || !layers->is_array()) return false;
+  return std::any_of(layers->items.begin(), layers->items.end(), [&](const Value& l) {
+    const std::string* d = l.string_at("digest");
+    const Value* a = l.find("annotations");
+    const std::string* path = a ? a->string_at(inlayer_key) : nullptr;
+    return d && *d == digest.str() && path && *path == inlayer_path;
+  });
+}
+
+Rewritten rewrite(const Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings) {
+  return Rewriter(graph, inventory, edit, warnings).run();
+}
+
+}  // namespace olot
