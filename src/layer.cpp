@@ -37,7 +37,7 @@ constexpr Field magic_field{257, 8};  // GNU: "ustar " magic and " \0" version i
 
 constexpr std::string_view gnu_magic{"ustar  \0", 8};
 constexpr std::string_view long_link_name = "././@LongLink";
-constexpr uint32_t long_link_mode = 0644;  // what GNU tar writes
+constexpr uint32_t long_link_mode = 0644;  // what GNU tar writes (byte-identical with --numeric-owner)
 constexpr uint32_t directory_mode = 0775;  // olot's modes, SPEC §6.2
 constexpr uint32_t file_mode = 0664;
 constexpr size_t max_name_length = name_field.width;

@@ -118,7 +118,7 @@ std::vector<std::string> directory_entry_names(const fs::path& dir) {
 // instead of recursing until the path is too long.
 class DirectoryWalker {
  public:
-  DirectoryWalker(const ModelInputs& inputs) : excludes_(inputs.excludes), include_vcs_(inputs.include_vcs) {}
+  explicit DirectoryWalker(const ModelInputs& inputs) : excludes_(inputs.excludes), include_vcs_(inputs.include_vcs) {}
 
   std::vector<WalkedFile> walk(const fs::path& root, const struct stat& root_st) {
     files_.clear();

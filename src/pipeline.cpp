@@ -75,22 +75,12 @@ class Job {
  public:
   Job(const Options& options, int64_t now) : options_(options), warnings_(options.verbosity), now_(now) {}
 
-  void run() {
-    auto files = collect_model_files(options_.model);
+  // Everything up to and including the sink's commit.
+  void process(const std::vector<ModelFile>& files, TarSource& source, Sink& sink) {
     planned_ = plan_layers(files, options_.compression, options_.mtime);
-    InputFile input(options_.input);
-    std::unique_ptr<Output> output;
-    std::unique_ptr<Sink> sink;
-    if (options_.dry_run) {
-      sink = std::make_unique<NullSink>();
-    } else {
-      output = std::make_unique<Output>(options_.output);
-      sink = std::make_unique<TarSink>(*output, options_.mtime.value_or(now_));
-    }
     LayerHasher hasher(planned_);
     BlobVerifier verifier;
-    TarSource source(input.fd(), input.name());
-    Inventory inventory = read_layout(source, *sink, verifier,
+    Inventory inventory = read_layout(source, sink, verifier,
                                       {options_.max_json_size, !options_.no_verify, options_.verbosity}, warnings_);
     verifier.finish();
     Graph graph = build_graph(inventory, {options_.refs, options_.allow_missing_blobs, !options_.no_convert}, warnings_);
@@ -98,21 +88,37 @@ class Job {
       fail(Exit::data, "no runnable image manifest to add the model to", "index.json");
 
     BlobLedger ledger(inventory);
-    ImageEdit edit = write_model_layers(graph, hasher, *sink, ledger);
+    ImageEdit edit = write_model_layers(graph, hasher, sink, ledger);
     edit.labels = options_.labels;
     edit.annotations = options_.annotations;
     edit.tag = options_.tag;
     edit.created = rfc3339(options_.mtime.value_or(now_));
-    Rewritten result = rewrite(graph, inventory, edit, warnings_);
-    write_documents(inventory, graph, result, *sink, ledger);
+    result_ = rewrite(graph, inventory, edit, warnings_);
+    write_documents(inventory, graph, result_, sink, ledger);
     for (const auto& [name, bytes] : inventory.docker_extras) {
       warnings_.warn("passing " + name + " through unchanged");
-      sink->put_extra(name, bytes);
+      sink.put_extra(name, bytes);
     }
-    sink->commit(result.index_json);
-    if (output) output->commit();
-    write_digest_file(result);
-    summarise(edit, result);
+    sink.commit(result_.index_json);
+    added_layers_ = edit.layers.size();
+  }
+
+  void run() {
+    // Model paths are checked before a byte of input is read.
+    auto files = collect_model_files(options_.model);
+    InputFile input(options_.input);
+    TarSource source(input.fd(), input.name());
+    if (options_.dry_run) {
+      NullSink sink;
+      process(files, source, sink);
+    } else {
+      Output output(options_.output);
+      TarSink sink(output, options_.mtime.value_or(now_));
+      process(files, source, sink);
+      output.commit();
+      write_digest_file(result_);
+    }
+    summarise();
   }
 
  private:
@@ -151,20 +157,26 @@ class Job {
     if (!out) fail(Exit::cant_create, "cannot write digest file", options_.digest_file->string());
   }
 
-  void summarise(const ImageEdit& edit, const Rewritten& result) {
-    warnings_.note("added " + std::to_string(edit.layers.size()) + " layer(s), rewrote " +
-                   std::to_string(result.documents.size()) + " document(s), " +
-                   std::to_string(result.conversions.size()) + " conversion(s)");
+  void summarise() {
+    warnings_.note("added " + std::to_string(added_layers_) + " layer(s), rewrote " +
+                   std::to_string(result_.documents.size()) + " document(s), " +
+                   std::to_string(result_.conversions.size()) + " conversion(s)");
   }
 
   const Options& options_;
   Warnings warnings_;
   int64_t now_;
   std::vector<PlannedLayer> planned_;
+  Rewritten result_;
+  size_t added_layers_ = 0;
 };
 
 }  // namespace
 
 void run(const Options& options) { Job(options, static_cast<int64_t>(std::time(nullptr))).run(); }
+
+void convert_stream(const Options& options, TarSource& source, Sink& sink, int64_t now) {
+  Job(options, now).process(collect_model_files(options.model), source, sink);
+}
 
 }  // namespace olot

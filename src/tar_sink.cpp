@@ -18,7 +18,7 @@ struct EntryDeleter {
 };
 }  // namespace
 
-TarSink::TarSink(Output& out, int64_t mtime)
+TarSink::TarSink(ByteSink& out, int64_t mtime)
     : out_(out), mtime_(mtime), archive_(archive_write_new(), archive_write_free) {
   if (!archive_) throw Error(Exit::software, "cannot allocate a tar writer");
   archive_write_set_format_pax_restricted(archive_.get());

@@ -6,7 +6,7 @@ namespace olot {
 
 void Warnings::warn(const std::string& message) {
   ++count_;
-  std::fprintf(stderr, "olot-filter: warning: %s\n", message.c_str());
+  if (verbosity_ >= -1) std::fprintf(stderr, "olot-filter: warning: %s\n", message.c_str());
 }
 
 void Warnings::note(const std::string& message) {

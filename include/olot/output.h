@@ -6,18 +6,21 @@
 #include <cstddef>
 #include <string>
 
+#include "olot/byte_sink.h"
+
 namespace olot {
 
-class Output {
+class Output final : public ByteSink {
  public:
   // "-" is stdout. Throws Error(Exit::cant_create) if the file cannot be made.
   explicit Output(const std::string& path);
-  ~Output();  // removes the temporary file unless committed
+  ~Output() override;  // removes the temporary file unless committed
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
 
   // Writes everything or throws Error(Exit::io).
-  void write(const void* data, size_t size);
+  void write(const void* data, size_t size) override;
+  using ByteSink::write;
   // Flushes and renames the temporary file into place.
   void commit();
   const std::string& name() const { return name_; }

@@ -7,7 +7,6 @@
 #include <set>
 #include <string>
 
-#include "olot/output.h"
 #include "olot/sink.h"
 
 struct archive;
@@ -17,7 +16,7 @@ namespace olot {
 class TarSink final : public Sink {
  public:
   // `mtime` stamps every entry.
-  TarSink(Output& out, int64_t mtime);
+  TarSink(ByteSink& out, int64_t mtime);
   ~TarSink() override;  // without commit(): the archive stays unterminated
 
   void begin_blob(const Digest& digest, uint64_t size) override;
@@ -32,7 +31,7 @@ class TarSink final : public Sink {
   void write_header(const std::string& name, uint64_t size, bool directory);
   [[noreturn]] void fail_from_archive();
 
-  Output& out_;
+  ByteSink& out_;
   int64_t mtime_;
   std::unique_ptr<archive, int (*)(archive*)> archive_;
   std::set<std::string> directories_;

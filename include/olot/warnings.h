@@ -8,7 +8,7 @@ namespace olot {
 class Warnings {
  public:
   explicit Warnings(int verbosity) : verbosity_(verbosity) {}
-  void warn(const std::string& message);      // always shown
+  void warn(const std::string& message);      // shown unless verbosity < -1
   void note(const std::string& message);      // hidden by -q
   void verbose(const std::string& message);   // shown with -v
   int count() const { return count_; }
