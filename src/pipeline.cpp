@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 
+#include "olot/docker_save.h"
 #include "olot/error.h"
 #include "olot/graph.h"
 #include "olot/layout_reader.h"
@@ -95,10 +96,7 @@ class Job {
     edit.created = rfc3339(options_.mtime.value_or(now_));
     result_ = rewrite(graph, inventory, edit, warnings_);
     write_documents(inventory, graph, result_, sink, ledger);
-    for (const auto& [name, bytes] : inventory.docker_extras) {
-      warnings_.warn("passing " + name + " through unchanged");
-      sink.put_extra(name, bytes);
-    }
+    write_docker_extras(inventory, sink);
     sink.commit(result_.index_json);
     added_layers_ = edit.layers.size();
   }
@@ -147,6 +145,12 @@ class Job {
       if (!result.dropped.count(d)) ledger.put(sink, d, inventory.documents.at(d));
     for (const auto& [digest, bytes] : graph.inline_blobs) ledger.put(sink, digest, bytes);
     for (const Document& doc : result.documents) ledger.put(sink, doc.digest, doc.bytes);
+  }
+
+  void write_docker_extras(const Inventory& inventory, Sink& sink) {
+    for (const auto& [name, bytes] : inventory.docker_extras)
+      sink.put_extra(name, name == "manifest.json" ? rewrite_docker_manifest(bytes, result_.images)
+                                                   : rewrite_docker_repositories(bytes, result_.images));
   }
 
   void write_digest_file(const Rewritten& result) {

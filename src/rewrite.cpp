@@ -163,6 +163,7 @@ class Rewriter {
     config.set("digest", Value::make_string(config_digest.str()));
     config.set("size", Value::make_uint(config_size));
     for (const NewLayer* layer : layers) layer_list.push_back(layer_descriptor(*layer));
+    record_image(*node.config, config_digest, layer_list);
 
     annotations.set("io.opendatahub.author", Value::make_string("olot"));
     for (const NewLayer* layer : layers)
@@ -172,6 +173,13 @@ class Rewriter {
       annotations.set("org.opencontainers.image.base.digest", Value::make_string(node.digest.str()));
     doc.set("annotations", std::move(annotations));
     return true;
+  }
+
+  void record_image(const Digest& old_config, const Digest& new_config, const Value& layers) {
+    ImageUpdate update{new_config, {}};
+    for (const Value& l : layers.items)
+      if (auto d = Digest::parse(l.string_at("digest") ? *l.string_at("digest") : "")) update.layers.push_back(*d);
+    result_.images[old_config] = std::move(update);
   }
 
   bool labels_change(const Node& node) {

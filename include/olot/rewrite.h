@@ -5,6 +5,7 @@
 // change keep their bytes.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -42,12 +43,19 @@ struct Document {
   Digest replaces;
 };
 
+// How an image changed, for docker save's manifest.json (SPEC §5.3).
+struct ImageUpdate {
+  Digest config;               // the new config
+  std::vector<Digest> layers;  // every layer of the new manifest
+};
+
 struct Rewritten {
   std::vector<Document> documents;  // new documents, in dependency order
   std::string index_json;
   std::set<Digest> dropped;  // input documents that must not be written
   std::vector<std::pair<std::string, Digest>> modified_roots;  // ref name, new digest
   std::vector<std::string> conversions;  // "old type -> new type: digest"
+  std::map<Digest, ImageUpdate> images;  // by the old config's digest
 };
 
 // True if the image manifest already has this layer at this path.
