@@ -96,6 +96,7 @@ class Builder {
       std::string ref = ref_name_of(entry);
       bool selected = options_.refs.empty() || std::find(options_.refs.begin(), options_.refs.end(), ref) != options_.refs.end();
       if (selected) refs_found.insert(ref);
+      if (selected && prune(entry)) continue;
       visit(entry, "index.json", selected);
     }
     for (const auto& ref : options_.refs)
@@ -154,7 +155,16 @@ class Builder {
     const json::Value* children = node.doc.find("manifests");
     if (!children || !children->is_array()) fail(Exit::data, "manifests must be an array", node.where);
     std::string where = node.where;
-    for (const json::Value& child : children->items) visit(child, where, selected);
+    graph_.has_index = true;
+    for (const json::Value& child : children->items)
+      if (!(selected && prune(child))) visit(child, where, selected);
+  }
+
+  bool prune(const json::Value& entry) {
+    if (platform_kept(entry, options_.platforms)) return false;
+    if (const std::string* d = entry.string_at("digest"))
+      if (auto digest = Digest::parse(*d)) graph_.pruned[*digest] = platform_of(entry);
+    return true;
   }
 
   void visit_manifest(Node& node) {
@@ -284,6 +294,16 @@ std::string platform_of(const json::Value& descriptor) {
 }
 
 std::string ref_name_of(const json::Value& descriptor) { return annotation(descriptor, ref_name_key); }
+
+bool platform_kept(const json::Value& descriptor, const std::vector<std::string>& platforms) {
+  if (platforms.empty()) return true;
+  std::string platform = platform_of(descriptor);
+  if (platform.empty() || platform == "unknown/unknown") return true;
+  return std::any_of(platforms.begin(), platforms.end(), [&](const std::string& wanted) {
+    // "linux/arm64" keeps every arm64 variant; "linux/arm64/v8" only v8.
+    return platform == wanted || platform.starts_with(wanted + "/");
+  });
+}
 
 Graph build_graph(const Inventory& inventory, const GraphOptions& options, Warnings& warnings) {
   return Builder(inventory, options, warnings).run();

@@ -84,15 +84,18 @@ class Job {
     Inventory inventory = read_layout(source, sink, verifier,
                                       {options_.max_json_size, !options_.no_verify, options_.verbosity}, warnings_);
     verifier.finish();
-    Graph graph = build_graph(inventory, {options_.refs, options_.allow_missing_blobs, !options_.no_convert}, warnings_);
+    Graph graph = build_graph(inventory, {options_.refs, options_.allow_missing_blobs, !options_.no_convert, platform_names()}, warnings_);
     if (!planned_.empty() && graph.targets.empty())
       fail(Exit::data, "no runnable image manifest to add the model to", "index.json");
+    if (options_.add_modelpack && !graph.has_index)
+      fail(Exit::usage, "--add-modelpack needs an image index", "index.json (the layout holds a single manifest)");
 
     BlobLedger ledger(inventory);
     ImageEdit edit = write_model_layers(graph, hasher, sink, ledger);
     edit.labels = options_.labels;
     edit.annotations = options_.annotations;
     edit.tag = options_.tag;
+    edit.add_modelpack = options_.add_modelpack;
     edit.created = rfc3339(options_.mtime.value_or(now_));
     result_ = rewrite(graph, inventory, edit, warnings_);
     write_documents(inventory, graph, result_, sink, ledger);
@@ -145,6 +148,12 @@ class Job {
       if (!result.dropped.count(d)) ledger.put(sink, d, inventory.documents.at(d));
     for (const auto& [digest, bytes] : graph.inline_blobs) ledger.put(sink, digest, bytes);
     for (const Document& doc : result.documents) ledger.put(sink, doc.digest, doc.bytes);
+  }
+
+  std::vector<std::string> platform_names() const {
+    std::vector<std::string> names;
+    for (const Platform& p : options_.platforms) names.push_back(p.str());
+    return names;
   }
 
   void write_docker_extras(const Inventory& inventory, Sink& sink) {

@@ -14,6 +14,8 @@ namespace {
 using json::Value;
 
 constexpr std::string_view inlayer_key = "olot.layer.content.inlayerpath";
+constexpr std::string_view modelpack_artifact = "application/vnd.cncf.model.manifest.v1+json";
+constexpr std::string_view modelpack_config = "application/vnd.cncf.model.config.v1+json";
 
 struct Outcome {
   Digest digest;
@@ -94,7 +96,10 @@ class Rewriter {
   Outcome rewrite_manifest(const Node& node) {
     Value doc = node.doc;
     bool changed = convert_manifest(node, doc);
-    if (node.runnable && node.selected) changed = add_model(node, doc) || changed;
+    if (node.runnable && node.selected && add_model(node, doc)) {
+      changed = true;
+      modified_images_.insert(node.digest);
+    }
     return finish(node, std::move(doc), changed, Document::Kind::manifest);
   }
 
@@ -246,7 +251,91 @@ class Rewriter {
     Value doc = node.doc;
     bool changed = convert_own_type(node, doc);
     changed = rewrite_children(doc, node.where, false) || changed;
+    if (edit_.add_modelpack && holds_modified_image(node) && !holds_modelpack(node)) {
+      array_at(doc, "manifests").push_back(modelpack_descriptor());
+      changed = true;
+    }
     return finish(node, std::move(doc), changed, Document::Kind::index);
+  }
+
+  // --- ModelPack (SPEC §6.5) ---------------------------------------------
+  bool holds_modified_image(const Node& index) const {
+    const Value* children = index.doc.find("manifests");
+    return std::any_of(children->items.begin(), children->items.end(), [&](const Value& c) {
+      auto d = Digest::parse(c.string_at("digest") ? *c.string_at("digest") : "");
+      return d && modified_images_.count(*d);
+    });
+  }
+
+  bool holds_modelpack(const Node& index) const {
+    const Value* children = index.doc.find("manifests");
+    return std::any_of(children->items.begin(), children->items.end(), [&](const Value& c) {
+      auto d = Digest::parse(c.string_at("digest") ? *c.string_at("digest") : "");
+      auto child = d ? graph_.nodes.find(*d) : graph_.nodes.end();
+      const std::string* t = child != graph_.nodes.end() ? child->second.doc.string_at("artifactType") : nullptr;
+      return t && *t == modelpack_artifact;
+    });
+  }
+
+  // One ModelPack manifest serves every index: it holds the same layers.
+  // Its index entry carries no artifactType: skopeo 1.9 cannot push an
+  // index with one under --preserve-digests.
+  Value modelpack_descriptor() {
+    if (!modelpack_) modelpack_ = make_modelpack();
+    return *modelpack_;
+  }
+
+  Value make_modelpack() {
+    Value config = Value::make_object();
+    Value descriptor = Value::make_object();
+    descriptor.set("createdAt", Value::make_string(edit_.created));
+    config.set("descriptor", std::move(descriptor));
+    config.set("config", Value::make_object());
+    Value modelfs = Value::make_object();
+    modelfs.set("type", Value::make_string("layers"));
+    Value diff_ids = Value::make_array();
+    for (const NewLayer& l : edit_.layers) diff_ids.push_back(Value::make_string(l.diff_id.str()));
+    modelfs.set("diffIds", std::move(diff_ids));
+    config.set("modelfs", std::move(modelfs));
+    std::string config_bytes = json::dump(config);
+    Digest config_digest = digest_of(config_bytes);
+    result_.documents.push_back({Document::Kind::config, config_digest, config_bytes, std::string(modelpack_config), {}});
+
+    Value manifest = Value::make_object();
+    manifest.set("schemaVersion", Value::make_uint(2));
+    manifest.set("mediaType", Value::make_string(std::string(media::oci_manifest)));
+    manifest.set("artifactType", Value::make_string(std::string(modelpack_artifact)));
+    Value config_ref = Value::make_object();
+    config_ref.set("mediaType", Value::make_string(std::string(modelpack_config)));
+    config_ref.set("digest", Value::make_string(config_digest.str()));
+    config_ref.set("size", Value::make_uint(config_bytes.size()));
+    manifest.set("config", std::move(config_ref));
+    Value layers = Value::make_array();
+    for (const NewLayer& l : edit_.layers) {
+      Value d = layer_descriptor(l);
+      d.set("mediaType", Value::make_string(modelpack_layer_type(l)));
+      layers.push_back(std::move(d));
+    }
+    manifest.set("layers", std::move(layers));
+    std::string bytes = json::dump(manifest);
+    Digest digest = digest_of(bytes);
+    result_.documents.push_back({Document::Kind::manifest, digest, bytes, std::string(media::oci_manifest), {}});
+
+    Value entry = Value::make_object();
+    entry.set("mediaType", Value::make_string(std::string(media::oci_manifest)));
+    entry.set("digest", Value::make_string(digest.str()));
+    entry.set("size", Value::make_uint(bytes.size()));
+    Value platform = Value::make_object();
+    platform.set("architecture", Value::make_string("unknown"));
+    platform.set("os", Value::make_string("unknown"));
+    entry.set("platform", std::move(platform));
+    return entry;
+  }
+
+  static std::string modelpack_layer_type(const NewLayer& l) {
+    std::string_view type = l.media_type;
+    std::string suffix(type.substr(std::min(type.find('+'), type.size())));
+    return (l.modelcard ? "application/vnd.cncf.model.doc.v1.tar" : "application/vnd.cncf.model.weight.v1.tar") + suffix;
   }
 
   // Points every entry of `index` at its child's new version; drops the
@@ -257,7 +346,7 @@ class Rewriter {
     bool changed = false;
     std::vector<Value> kept;
     for (Value& entry : manifests->items) {
-      if (stale_reference(entry, where)) {
+      if (pruned(entry, where) || stale_reference(entry, where)) {
         changed = true;
         continue;
       }
@@ -292,6 +381,14 @@ class Rewriter {
     return changed;
   }
 
+  bool pruned(const Value& entry, const std::string& where) {
+    auto digest = Digest::parse(*entry.string_at("digest"));
+    auto it = graph_.pruned.find(*digest);
+    if (it == graph_.pruned.end()) return false;
+    warnings_.warn("dropped platform " + it->second + " (" + digest->str() + ") from " + where + " (--platform)");
+    return true;
+  }
+
   bool stale_reference(const Value& entry, const std::string& where) {
     auto digest = Digest::parse(*entry.string_at("digest"));
     auto node = graph_.nodes.find(*digest);
@@ -303,9 +400,9 @@ class Rewriter {
       if (const Value* subject = node->second.doc.find("subject"); subject && subject->string_at("digest"))
         target = *subject->string_at("digest");
     auto target_digest = Digest::parse(target);
-    if (!target_digest || !replaced_.count(*target_digest)) return false;
+    if (!target_digest || !(replaced_.count(*target_digest) || graph_.pruned.count(*target_digest))) return false;
     warnings_.warn("dropped " + digest->str() + " from " + where + ": it refers to " + target_digest->str() +
-                   ", which was replaced");
+                   ", which was " + (replaced_.count(*target_digest) ? "replaced" : "left out by --platform"));
     result_.dropped.insert(*digest);
     return true;
   }
@@ -330,8 +427,10 @@ class Rewriter {
   // something in the new graph still points to it.
   void collect_dropped(const Value& root) {
     std::set<Digest> candidates = replaced_;
+    for (const auto& [digest, platform] : graph_.pruned) candidates.insert(digest);
     candidates.insert(result_.dropped.begin(), result_.dropped.end());
-    for (const Document& d : result_.documents) candidates.insert(d.replaces);
+    for (const Document& d : result_.documents)
+      if (!d.replaces.empty()) candidates.insert(d.replaces);
     std::set<Digest> reachable;
     std::map<Digest, Value> fresh;
     for (const Document& d : result_.documents) fresh[d.digest] = json::parse(d.bytes, d.digest.str());
@@ -362,6 +461,8 @@ class Rewriter {
   std::map<Digest, Outcome> outcomes_;
   std::map<std::string, std::pair<Digest, uint64_t>> configs_;
   std::set<Digest> replaced_;
+  std::set<Digest> modified_images_;
+  std::optional<Value> modelpack_;
 };
 
 }  // namespace

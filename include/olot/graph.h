@@ -37,6 +37,7 @@ struct GraphOptions {
   std::vector<std::string> refs;  // empty: every root entry is selected
   bool allow_missing_blobs = false;
   bool convert = true;
+  std::vector<std::string> platforms;  // "os/arch[/variant]"; empty: keep all
 };
 
 struct Graph {
@@ -45,6 +46,8 @@ struct Graph {
   std::vector<Digest> order;               // children before parents
   std::map<Digest, std::string> inline_blobs;  // from descriptors' data, absent from the input
   std::vector<Digest> targets;             // selected runnable image manifests, in order
+  std::map<Digest, std::string> pruned;    // entries left out by --platform, with their platform
+  bool has_index = false;                  // an image index blob below index.json
 };
 
 Graph build_graph(const Inventory& inventory, const GraphOptions& options, Warnings& warnings);
@@ -53,5 +56,9 @@ Graph build_graph(const Inventory& inventory, const GraphOptions& options, Warni
 std::string platform_of(const json::Value& descriptor);
 
 std::string ref_name_of(const json::Value& descriptor);
+
+// Whether a descriptor survives --platform: entries without a platform (and
+// unknown/unknown ones) always do.
+bool platform_kept(const json::Value& descriptor, const std::vector<std::string>& platforms);
 
 }  // namespace olot

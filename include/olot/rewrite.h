@@ -33,10 +33,11 @@ struct ImageEdit {
   std::vector<std::pair<std::string, std::string>> labels, annotations;
   std::optional<std::string> tag;
   std::string created;  // RFC 3339, for config created and history
+  bool add_modelpack = false;
 };
 
 struct Document {
-  enum class Kind { config, manifest, index } kind;
+  enum class Kind { config, manifest, index } kind;  // the order they are written in
   Digest digest;
   std::string bytes;
   std::string media_type;
