@@ -1,5 +1,7 @@
 #include "olot/model_layers.h"
 
+#include <algorithm>
+
 #include "olot/error.h"
 
 namespace olot {
@@ -68,14 +70,31 @@ void produce(const PlannedLayer& layer, ByteSink& out, Hasher* diff_id, ContentO
 
 }  // namespace
 
-std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, Compression compression,
-                                      std::optional<int64_t> epoch) {
+std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, const LayerPlanOptions& options) {
+  auto entry_of = [&](const ModelFile& f) {
+    return LayerEntry{f.source, f.inlayer, f.size, options.epoch ? std::min(f.mtime, *options.epoch) : f.mtime};
+  };
+  auto is_small = [&](const ModelFile& f) { return !f.modelcard && f.size < options.pack_small; };
   std::vector<PlannedLayer> out;
+  std::vector<const ModelFile*> small;
+  for (const ModelFile& f : files)
+    if (is_small(f)) small.push_back(&f);
+  if (!small.empty()) {
+    std::sort(small.begin(), small.end(), [](auto* a, auto* b) { return a->inlayer < b->inlayer; });
+    PlannedLayer packed;
+    for (const ModelFile* f : small) packed.spec.files.push_back(entry_of(*f));
+    packed.spec.compression = options.compression;
+    std::string dir = options.prefix.empty() ? "" : options.prefix.substr(0, options.prefix.size() - 1);
+    packed.inlayer_path = "/" + dir;
+    packed.title = (dir.empty() ? std::string("/") : file_name(dir)) + " (" + std::to_string(small.size()) + " small files)";
+    packed.packed = true;
+    out.push_back(std::move(packed));
+  }
   for (const ModelFile& f : files) {
+    if (is_small(f)) continue;
     PlannedLayer p;
-    int64_t mtime = epoch ? std::min(f.mtime, *epoch) : f.mtime;
-    p.spec.files.push_back({f.source, f.inlayer, f.size, mtime});
-    p.spec.compression = f.modelcard ? Compression::gzip : compression;
+    p.spec.files.push_back(entry_of(f));
+    p.spec.compression = f.modelcard ? Compression::gzip : options.compression;
     p.inlayer_path = "/" + f.inlayer;
     p.title = file_name(f.inlayer);
     p.modelcard = f.modelcard;
@@ -154,6 +173,7 @@ NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink&
   out.inlayer_path = layer.inlayer_path;
   out.title = layer.title;
   out.modelcard = layer.modelcard;
+  out.packed = layer.packed;
   return out;
 }
 

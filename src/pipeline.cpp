@@ -78,7 +78,8 @@ class Job {
 
   // Everything up to and including the sink's commit.
   void process(const std::vector<ModelFile>& files, TarSource& source, Sink& sink) {
-    planned_ = plan_layers(files, options_.compression, options_.mtime);
+    planned_ = plan_layers(files, {options_.compression, options_.mtime, options_.pack_small,
+                                   normalize_prefix(options_.model.prefix)});
     LayerHasher hasher(planned_);
     BlobVerifier verifier;
     Inventory inventory = read_layout(source, sink, verifier,
@@ -90,6 +91,7 @@ class Job {
     if (options_.add_modelpack && !graph.has_index)
       fail(Exit::usage, "--add-modelpack needs an image index", "index.json (the layout holds a single manifest)");
 
+    warn_about_layer_count(graph);
     BlobLedger ledger(inventory);
     ImageEdit edit = write_model_layers(graph, hasher, sink, ledger);
     edit.labels = options_.labels;
@@ -148,6 +150,20 @@ class Job {
       if (!result.dropped.count(d)) ledger.put(sink, d, inventory.documents.at(d));
     for (const auto& [digest, bytes] : graph.inline_blobs) ledger.put(sink, digest, bytes);
     for (const Document& doc : result.documents) ledger.put(sink, doc.digest, doc.bytes);
+  }
+
+  // Many runtimes and registries refuse images of more than about 125
+  // layers (overlayfs stacking limits).
+  void warn_about_layer_count(const Graph& graph) {
+    for (const Digest& t : graph.targets) {
+      const json::Value* layers = graph.nodes.at(t).doc.find("layers");
+      size_t total = planned_.size() + (layers && layers->is_array() ? layers->items.size() : 0);
+      if (total > 125) {
+        warnings_.warn("image " + graph.nodes.at(t).where + " would have " + std::to_string(total) +
+                       " layers, more than many runtimes accept (125); --pack-small BYTES puts small files in one layer");
+        return;
+      }
+    }
   }
 
   std::vector<std::string> platform_names() const {

@@ -50,10 +50,10 @@ Value layer_descriptor(const NewLayer& layer) {
   d.set("size", Value::make_uint(layer.size));
   Value a = Value::make_object();
   a.set("org.opencontainers.image.title", Value::make_string(layer.title));
-  a.set("olot.layer.content.digest", Value::make_string(layer.content_digest.str()));
-  a.set("olot.layer.content.type", Value::make_string("file"));
+  if (!layer.packed) a.set("olot.layer.content.digest", Value::make_string(layer.content_digest.str()));
+  a.set("olot.layer.content.type", Value::make_string(layer.packed ? "files" : "file"));
   a.set(std::string(inlayer_key), Value::make_string(layer.inlayer_path));
-  a.set("olot.layer.content.name", Value::make_string(layer.title));
+  if (!layer.packed) a.set("olot.layer.content.name", Value::make_string(layer.title));
   if (layer.modelcard) a.set("io.opendatahub.modelcar.layer.type", Value::make_string("modelcard"));
   d.set("annotations", std::move(a));
   return d;

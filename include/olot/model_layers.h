@@ -23,14 +23,22 @@ namespace olot {
 
 struct PlannedLayer {
   LayerSpec spec;
-  std::string inlayer_path;  // "/models/sub/w.bin"
+  std::string inlayer_path;  // "/models/sub/w.bin", or the prefix for a packed layer
   std::string title;         // file name
   bool modelcard = false;
+  bool packed = false;       // several small files (--pack-small)
 };
 
-// One layer per file; the modelcard gzip-compressed. `epoch` clamps mtimes.
-std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, Compression compression,
-                                      std::optional<int64_t> epoch);
+struct LayerPlanOptions {
+  Compression compression = Compression::none;
+  std::optional<int64_t> epoch;  // clamps file mtimes
+  uint64_t pack_small = 0;       // files below this size share one layer
+  std::string prefix = "models/";  // normalised, for the packed layer's path
+};
+
+// One layer per file, the modelcard gzip-compressed and last; with
+// pack_small, one shared layer first for the small files, sorted by path.
+std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, const LayerPlanOptions& options);
 
 struct HashedLayer {
   Digest digest, diff_id;

@@ -26,6 +26,7 @@ struct NewLayer {
   std::string inlayer_path;  // "/models/sub/w.bin"
   std::string title;         // the file name
   bool modelcard = false;
+  bool packed = false;  // several files: no per-file content annotations
 };
 
 struct ImageEdit {
