@@ -17,6 +17,7 @@
 #include "olot/layout_reader.h"
 #include "olot/model_layers.h"
 #include "olot/output.h"
+#include "olot/report.h"
 #include "olot/rewrite.h"
 #include "olot/tar_sink.h"
 #include "olot/warnings.h"
@@ -103,7 +104,7 @@ class Job {
     write_documents(inventory, graph, result_, sink, ledger);
     write_docker_extras(inventory, sink);
     sink.commit(result_.index_json);
-    added_layers_ = edit.layers.size();
+    edit_ = std::move(edit);
   }
 
   void run() {
@@ -114,6 +115,7 @@ class Job {
     if (options_.dry_run) {
       NullSink sink;
       process(files, source, sink);
+      std::fputs(describe_plan(edit_, result_).c_str(), stderr);
     } else {
       Output output(options_.output);
       TarSink sink(output, options_.mtime.value_or(now_));
@@ -121,7 +123,8 @@ class Job {
       output.commit();
       write_digest_file(result_);
     }
-    summarise();
+    if (options_.report) write_report(*options_.report, build_report(edit_, result_));
+    warnings_.note(summary_line(edit_, result_));
   }
 
  private:
@@ -186,18 +189,13 @@ class Job {
     if (!out) fail(Exit::cant_create, "cannot write digest file", options_.digest_file->string());
   }
 
-  void summarise() {
-    warnings_.note("added " + std::to_string(added_layers_) + " layer(s), rewrote " +
-                   std::to_string(result_.documents.size()) + " document(s), " +
-                   std::to_string(result_.conversions.size()) + " conversion(s)");
-  }
 
   const Options& options_;
   Warnings warnings_;
   int64_t now_;
   std::vector<PlannedLayer> planned_;
   Rewritten result_;
-  size_t added_layers_ = 0;
+  ImageEdit edit_;
 };
 
 }  // namespace

@@ -386,6 +386,7 @@ class Rewriter {
     auto it = graph_.pruned.find(*digest);
     if (it == graph_.pruned.end()) return false;
     warnings_.warn("dropped platform " + it->second + " (" + digest->str() + ") from " + where + " (--platform)");
+    result_.drop_reasons[*digest] = "platform " + it->second + " not selected by --platform";
     return true;
   }
 
@@ -404,6 +405,7 @@ class Rewriter {
     warnings_.warn("dropped " + digest->str() + " from " + where + ": it refers to " + target_digest->str() +
                    ", which was " + (replaced_.count(*target_digest) ? "replaced" : "left out by --platform"));
     result_.dropped.insert(*digest);
+    result_.drop_reasons[*digest] = "refers to " + target_digest->str() + ", which was replaced or left out";
     return true;
   }
 

@@ -16,7 +16,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "olot/digest.h"
 #include "olot/warnings.h"

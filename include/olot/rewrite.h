@@ -55,6 +55,7 @@ struct Rewritten {
   std::vector<Document> documents;  // new documents, in dependency order
   std::string index_json;
   std::set<Digest> dropped;  // input documents that must not be written
+  std::map<Digest, std::string> drop_reasons;  // index entries left out, and why
   std::vector<std::pair<std::string, Digest>> modified_roots;  // ref name, new digest
   std::vector<std::string> conversions;  // "old type -> new type: digest"
   std::map<Digest, ImageUpdate> images;  // by the old config's digest
