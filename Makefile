@@ -42,7 +42,30 @@ bench: all deps
 	OLOT_FILTER=$(CURDIR)/$(BUILD)/olot-filter bench/run.sh
 
 install: all
-	cmake --install $(BUILD) --prefix $(PREFIX) $(if $(DESTDIR),,) 
-	
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# libFuzzer targets (src/*_fuzz.cpp) with clang, ASan and UBSan; the library
+# is instrumented for coverage too. Each runs FUZZ_SECONDS on its seeds
+# (tests/fuzz/<target>) and regressions (tests/fuzz/regressions/<target>);
+# new inputs go to build-fuzz/corpus/<target>, crashes to
+# build-fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= pipeline_fuzz json_fuzz
+FUZZ_FLAGS ?= -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
+
+fuzz:
+	@scripts/install-deps.sh build
+	test -f build-fuzz/Makefile || CC=clang CXX=clang++ cmake -S . -B build-fuzz -DOLOT_FUZZ=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOLOT_SANITIZE=ON -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link
+	cmake --build build-fuzz -j$(JOBS) --target $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t build-fuzz/artifacts/$$t tests/fuzz/regressions/$$t; \
+	  dict=; test -f tests/fuzz/$$t.dict && dict=-dict=tests/fuzz/$$t.dict; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/$$t $(FUZZ_FLAGS) $$dict -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=build-fuzz/artifacts/$$t/ \
+	    build-fuzz/corpus/$$t tests/fuzz/$$t tests/fuzz/regressions/$$t; \
+	done
+
 clean:
 	rm -rf build build-sanitize build-fuzz

@@ -39,7 +39,7 @@ TarSource::TarSource(int fd, std::string name)
   archive_read_support_format_tar(archive_.get());
   archive_read_support_format_gnutar(archive_.get());
   if (archive_read_open(archive_.get(), this, nullptr, &TarSource::read_callback, nullptr) != ARCHIVE_OK)
-    fail_from_archive("cannot read input");
+    fail_before_first_entry();
 }
 
 TarSource::~TarSource() = default;
@@ -49,11 +49,20 @@ long TarSource::read_callback(archive*, void* opaque, const void** buffer) {
   *buffer = self->buffer_.data();
   for (;;) {
     ssize_t n = ::read(self->fd_, self->buffer_.data(), self->buffer_.size());
-    if (n >= 0) return n;
+    if (n >= 0) {
+      self->raw_bytes_ += static_cast<uint64_t>(n);
+      return n;
+    }
     if (errno == EINTR) continue;
     self->read_errno_ = errno;
     return -1;
   }
+}
+
+void TarSource::fail_before_first_entry() {
+  if (read_errno_) fail_from_archive("cannot read input");
+  if (raw_bytes_ == 0) fail(Exit::data, "empty input", name_ + " (expected an OCI image layout tar)");
+  fail(Exit::data, "input is not a tar archive", name_ + " (expected an OCI image layout tar, optionally gzip or zstd compressed)");
 }
 
 void TarSource::fail_from_archive(const std::string& while_doing) {
@@ -76,9 +85,7 @@ bool TarSource::next(EntryHeader& header) {
     return false;
   }
   if (r < ARCHIVE_WARN) {
-    if (position() == 0 && current_.empty()) {
-      read_errno_ ? fail_from_archive("cannot read input") : fail(Exit::data, "input is not a tar archive", name_);
-    }
+    if (current_.empty() && position() == 0) fail_before_first_entry();
     current_ = current_.empty() ? name_ : "after " + current_;
     fail_from_archive("corrupt or truncated tar");
   }

@@ -42,12 +42,14 @@ class TarSource {
  private:
   static long read_callback(archive*, void* self, const void** buffer);
   [[noreturn]] void fail_from_archive(const std::string& while_doing);
+  [[noreturn]] void fail_before_first_entry();
 
   int fd_;
   std::string name_;
   std::unique_ptr<archive, int (*)(archive*)> archive_;
   std::vector<unsigned char> buffer_;
   int read_errno_ = 0;
+  uint64_t raw_bytes_ = 0;
   std::string current_;
   uint64_t entry_size_ = 0, entry_offset_ = 0;
   bool entry_done_ = true;
