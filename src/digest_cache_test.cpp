@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <thread>
 
@@ -149,7 +151,7 @@ TEST_F(DigestCacheTest, PutReplacesAnEntry) {
 
 TEST_F(DigestCacheTest, OptionsWithAnyBytesSurvive) {
   auto k = key(1);
-  k.options = std::string("a\\b\tc\nd\re\x01\x7f\xff", 14) + "\\x41";
+  k.options = std::string("a\\b\tc\nd\re\x01\x7f\xff") + '\0' + "\\x41 \u00e9";
   {
     auto cache = DigestCache::open(dir_, warnings_);
     cache.put(k, entry(1));

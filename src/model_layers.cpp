@@ -16,12 +16,13 @@ std::string file_name(const std::string& inlayer) {
 // XXH3 of each file's content; in the writing pass also its SHA-256.
 class FileChecks final : public ContentObserver {
  public:
-  explicit FileChecks(bool with_sha) : with_sha_(with_sha) {}
+  explicit FileChecks(bool with_sha, const std::atomic<bool>* cancel = nullptr) : with_sha_(with_sha), cancel_(cancel) {}
   void begin_file(size_t) override {
     xxh_.emplace();
     if (with_sha_) sha_.emplace();
   }
   void content(const void* data, size_t size) override {
+    if (cancel_ && cancel_->load(std::memory_order_relaxed)) throw Error(Exit::software, "model hashing cancelled");
     xxh_->write(data, size);
     if (with_sha_) sha_->write(data, size);
   }
@@ -34,6 +35,7 @@ class FileChecks final : public ContentObserver {
 
  private:
   bool with_sha_;
+  const std::atomic<bool>* cancel_;
   std::optional<Xxh3Hasher> xxh_;
   std::optional<Hasher> sha_;
 };
@@ -103,11 +105,11 @@ std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, const
   return out;
 }
 
-HashedLayer hash_layer(const PlannedLayer& layer) {
+HashedLayer hash_layer(const PlannedLayer& layer, const std::atomic<bool>* cancel) {
   Hasher blob(DigestAlg::sha256), diff_id(DigestAlg::sha256);
   CountingSink count;
   TeeSink out(blob, count);
-  FileChecks checks(false);
+  FileChecks checks(false, cancel);
   produce(layer, out, &diff_id, checks);
   HashedLayer h;
   h.digest = blob.finish();
@@ -122,19 +124,15 @@ LayerHasher::LayerHasher(const std::vector<PlannedLayer>& layers) : layers_(laye
 }
 
 LayerHasher::~LayerHasher() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
+  stop_ = true;
   if (worker_.joinable()) worker_.join();
 }
 
 void LayerHasher::work() {
   try {
     for (const PlannedLayer& layer : layers_) {
-      HashedLayer h = hash_layer(layer);
+      HashedLayer h = hash_layer(layer, &stop_);
       std::lock_guard lock(mutex_);
-      if (stop_) return;
       done_.push_back(std::move(h));
       ready_.notify_all();
     }

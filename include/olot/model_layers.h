@@ -5,6 +5,7 @@
 // digest does not match its bytes.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -63,13 +64,14 @@ class LayerHasher {
   const std::vector<PlannedLayer>& layers_;
   std::deque<HashedLayer> done_;  // references stay valid as it grows
   std::exception_ptr failure_;
-  bool stop_ = false;
+  std::atomic<bool> stop_ = false;
   std::mutex mutex_;
   std::condition_variable ready_;
   std::thread worker_;
 };
 
-HashedLayer hash_layer(const PlannedLayer& layer);
+// `cancel`, when it turns true, stops the pass early (with an exception).
+HashedLayer hash_layer(const PlannedLayer& layer, const std::atomic<bool>* cancel = nullptr);
 
 // The second pass: writes the layer blob to `sink` (which may be a NullSink
 // when the blob is already in the output) and returns its descriptor facts.
