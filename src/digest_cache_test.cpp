@@ -364,6 +364,26 @@ TEST_F(DigestCacheTest, UnreadableFileIsAWarning) {
   EXPECT_EQ(cache->size(), 0u);
 }
 
+// The same two failures in a way that root cannot bypass.
+TEST_F(DigestCacheTest, SaveIntoAVanishedDirectoryIsAWarning) {
+  std::optional<DigestCache> cache;
+  open_capturing(cache);
+  cache->put(key(1), entry(1));
+  fs::remove_all(dir_);
+  write_text(dir_, "not a directory");
+  EXPECT_EQ(save_capturing(*cache), "olot-filter: warning: cannot save digest cache: " +
+                                        (dir_ / DigestCache::file_name).string() + " (Not a directory)\n");
+  EXPECT_EQ(read_text(dir_), "not a directory");
+}
+
+TEST_F(DigestCacheTest, CacheFileThatIsADirectoryIsAWarning) {
+  fs::create_directories(dir_ / DigestCache::file_name);
+  std::optional<DigestCache> cache;
+  EXPECT_EQ(open_capturing(cache), "olot-filter: warning: ignoring unreadable digest cache: " +
+                                       (dir_ / DigestCache::file_name).string() + " (Is a directory)\n");
+  EXPECT_EQ(cache->size(), 0u);
+}
+
 TEST_F(DigestCacheTest, DirectoryThatCannotBeCreatedIsAWarningAndAnInMemoryCache) {
   write_text(root_ / "file", "x");
   dir_ = root_ / "file" / "cache";

@@ -33,15 +33,13 @@ void register_temp(const std::string& path) {
 
 void unregister_temp() { signal_temp_path[0] = '\0'; }
 
+}  // namespace
+
 void raise_pipe_buffer(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
-  // Large pipe buffers let both ends move 1 MiB per system call; the limit
-  // is advisory and failure is harmless.
   ::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
-
-}  // namespace
 
 void install_signal_handlers() {
   struct sigaction sa {};

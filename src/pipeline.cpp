@@ -29,7 +29,10 @@ namespace {
 class InputFile {
  public:
   explicit InputFile(const std::string& path) {
-    if (path == "-") return;
+    if (path == "-") {
+      raise_pipe_buffer(fd_);
+      return;
+    }
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) fail(Exit::no_input, "cannot open input", path + " (" + std::strerror(errno) + ")");
     name_ = path;

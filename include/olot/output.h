@@ -31,6 +31,10 @@ class Output final : public ByteSink {
   bool committed_ = false;
 };
 
+// Raises a pipe's buffer to 1 MiB so each side moves large blocks per
+// system call; does nothing for other files, and failure is harmless.
+void raise_pipe_buffer(int fd);
+
 // Makes SIGINT and SIGTERM remove the registered temporary file and exit
 // with 130/143; makes a closed reader an EPIPE error instead of SIGPIPE.
 void install_signal_handlers();
