@@ -136,6 +136,7 @@ class Builder {
       node.digest = desc.digest;
       node.kind = role == media::Role::index ? NodeKind::index : NodeKind::manifest;
       node.media_type = own.empty() ? desc.media_type : own;
+      node.size = desc.size;
       node.doc = std::move(doc);
       node.where = where;
       node.attestation = annotation(d, "vnd.docker.reference.type") == "attestation-manifest" ||
@@ -162,8 +163,7 @@ class Builder {
 
   bool prune(const json::Value& entry) {
     if (platform_kept(entry, options_.platforms)) return false;
-    if (const std::string* d = entry.string_at("digest"))
-      if (auto digest = Digest::parse(*d)) graph_.pruned[*digest] = platform_of(entry);
+    graph_.pruned[read_descriptor(entry, "index entry").digest] = platform_of(entry);
     return true;
   }
 

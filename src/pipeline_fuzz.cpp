@@ -126,7 +126,21 @@ JobResult run_job(std::string_view input) {
   try {
     olot::TarSource source(file.fd(), "fuzz-input");
     olot::TarSink sink(out, *fuzz_options().mtime);
-    olot::convert_stream(fuzz_options(), source, sink, 1700000000);
+    try {
+      olot::convert_stream(fuzz_options(), source, sink, 1700000000);
+    } catch (const olot::Error&) {
+      // KNOWN FINDING (reported): ~TarSink() calls archive_write_fail()
+      // before archive_write_free(), and libarchive 3.6 then never frees its
+      // client-filter state (32 + 1 bytes per failed run, a LeakSanitizer
+      // report on every failing input). Closing the archive first frees it;
+      // the bytes it writes go to a buffer that is thrown away. Remove this
+      // once TarSink's destructor closes the archive itself.
+      try {
+        sink.commit("{}");
+      } catch (const olot::Error&) {
+      }
+      throw;
+    }
     result.ok = true;
     result.output = std::move(out.bytes);
   } catch (const olot::Error& e) {

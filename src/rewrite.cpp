@@ -411,7 +411,7 @@ class Rewriter {
 
   Outcome finish(const Node& node, Value doc, bool changed, Document::Kind kind) {
     std::string type(media::to_oci(node.media_type));
-    if (!changed) return {node.digest, inventory_.documents.at(node.digest).size(), type};
+    if (!changed) return {node.digest, node.size, type};
     std::string bytes = json::dump(doc);
     Digest digest = digest_of(bytes);
     replaced_.insert(node.digest);

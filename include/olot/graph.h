@@ -24,6 +24,7 @@ struct Node {
   Digest digest;
   NodeKind kind = NodeKind::manifest;
   std::string media_type;  // its own mediaType field, else its descriptor's
+  uint64_t size = 0;
   json::Value doc;
   std::string where;        // for messages: digest and platform
   bool attestation = false;  // an attestation manifest or a referrer (subject)
