@@ -65,6 +65,15 @@ std::optional<std::string> decode_base64(std::string_view text) {
   return out;
 }
 
+// Neither the descriptor nor the document names a type (old writers leave
+// both out): the document's shape decides.
+media::Role role_by_shape(const json::Value& doc) {
+  if (!doc.is_object()) return media::Role::other;
+  if (const json::Value* m = doc.find("manifests"); m && m->is_array()) return media::Role::index;
+  if (const json::Value* c = doc.find("config"); c && c->is_object()) return media::Role::manifest;
+  return media::Role::other;
+}
+
 const json::Value* annotations_of(const json::Value& v) {
   const json::Value* a = v.find("annotations");
   return a && a->is_object() ? a : nullptr;
@@ -114,19 +123,21 @@ class Builder {
     media::Role role = media::role_of(desc.media_type, where);
     // Unknown types pass through as they are; only an untyped descriptor
     // lets the document's own mediaType decide.
-    if (role == media::Role::other && (bytes == nullptr || !desc.media_type.empty())) {
+    if (role == media::Role::other && !desc.media_type.empty()) {
       check_blob(desc, where);
       return;
     }
+    if (!bytes) fail(Exit::data, "missing document", where);
     json::Value doc;
     if (bytes) doc = json::parse(*bytes, where);
     std::string own = doc.is_object() && doc.string_at("mediaType") ? *doc.string_at("mediaType") : "";
     if (!own.empty()) {
       media::Role own_role = media::role_of(own, where);
       if (own_role != media::Role::other) role = own_role;
+    } else if (desc.media_type.empty()) {
+      role = role_by_shape(doc);
     }
     if (role == media::Role::other) return;  // unknown type: passed through as it is
-    if (!bytes) fail(Exit::data, "missing document", where);
     if (options_.convert == false && (media::is_docker(desc.media_type) || media::is_docker(own)))
       fail(Exit::data, "Docker media type with --no-convert", where);
 

@@ -127,8 +127,10 @@ Options parse_options(int argc, const char* const* argv, const char* environment
   positional.add("paths", -1);
 
   po::variables_map vm;
+  po::parsed_options parsed(&all_options);
   try {
-    po::store(po::command_line_parser(argc, argv).options(all_options).positional(positional).run(), vm);
+    parsed = po::command_line_parser(argc, argv).options(all_options).positional(positional).run();
+    po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     usage_error(e.what());
@@ -144,8 +146,10 @@ Options parse_options(int argc, const char* const* argv, const char* environment
     return o;
   }
 
-  for (const auto& p : all<std::string>(vm, "model")) o.model.paths.emplace_back(p);
-  for (const auto& p : all<std::string>(vm, "paths")) o.model.paths.emplace_back(p);
+  // -m and bare paths interleave: the layers follow the command line.
+  for (const po::option& opt : parsed.options)
+    if (opt.string_key == "model" || opt.string_key == "paths")
+      for (const auto& p : opt.value) o.model.paths.emplace_back(p);
   if (vm.count("modelcard")) o.model.modelcard = vm["modelcard"].as<std::string>();
   o.model.prefix = vm["prefix"].as<std::string>();
   o.model.excludes = all<std::string>(vm, "exclude");

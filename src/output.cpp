@@ -17,23 +17,38 @@ namespace olot {
 namespace {
 
 // The one piece of process-wide state: a signal handler may only touch
-// memory it can reach without locks, so the temporary file's name lives here
-// while it exists.
-char signal_temp_path[4096];
+// memory it can reach without locks, so the temporary files' names live
+// here while they exist (the output, and the small files written beside it).
+constexpr size_t max_temps = 4;
+char signal_temp_paths[max_temps][4096];
 
 void on_fatal_signal(int sig) {
-  if (signal_temp_path[0]) ::unlink(signal_temp_path);
+  for (auto& path : signal_temp_paths)
+    if (path[0]) ::unlink(path);
   ::_exit(128 + sig);
 }
 
 void register_temp(const std::string& path) {
-  if (path.size() >= sizeof signal_temp_path) return;
-  std::memcpy(signal_temp_path, path.c_str(), path.size() + 1);
+  for (auto& slot : signal_temp_paths) {
+    if (slot[0] || path.size() >= sizeof slot) continue;
+    std::memcpy(slot, path.c_str(), path.size() + 1);
+    return;
+  }
 }
 
-void unregister_temp() { signal_temp_path[0] = '\0'; }
+void unregister_temp(const std::string& path) {
+  for (auto& slot : signal_temp_paths)
+    if (path == slot) slot[0] = '\0';
+}
 
 }  // namespace
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  if (path == "-") fail(Exit::usage, "this file cannot be standard output", path);
+  Output out(path);
+  out.write(bytes);
+  out.commit();
+}
 
 void raise_pipe_buffer(int fd) {
   struct stat st;
@@ -71,7 +86,7 @@ Output::~Output() {
   if (temp_.empty()) return;
   ::close(fd_);
   if (!committed_) ::unlink(temp_.c_str());
-  unregister_temp();
+  unregister_temp(temp_);
 }
 
 void Output::write(const void* data, size_t size) {
@@ -92,7 +107,7 @@ void Output::commit() {
   if (::fsync(fd_) != 0 || ::rename(temp_.c_str(), path_.c_str()) != 0)
     fail(Exit::cant_create, "cannot create output", path_ + " (" + std::strerror(errno) + ")");
   committed_ = true;
-  unregister_temp();
+  unregister_temp(temp_);
 }
 
 }  // namespace olot

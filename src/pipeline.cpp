@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <memory>
 #include <set>
 
@@ -106,8 +105,11 @@ class Job {
     result_ = rewrite(graph, inventory, edit, warnings_);
     write_documents(inventory, graph, result_, sink, ledger);
     write_docker_extras(inventory, sink);
-    sink.commit(result_.index_json);
     edit_ = std::move(edit);
+    // The side files come before the commit, so that a failure to write
+    // them still leaves the output visibly incomplete.
+    write_side_files();
+    sink.commit(result_.index_json);
   }
 
   void run() {
@@ -124,9 +126,7 @@ class Job {
       TarSink sink(output, options_.mtime.value_or(now_));
       process(files, source, sink);
       output.commit();
-      write_digest_file(result_);
     }
-    if (options_.report) write_report(*options_.report, build_report(edit_, result_));
     warnings_.note(summary_line(edit_, result_));
   }
 
@@ -184,14 +184,15 @@ class Job {
                                                    : rewrite_docker_repositories(bytes, result_.images));
   }
 
-  void write_digest_file(const Rewritten& result) {
-    if (!options_.digest_file || options_.dry_run) return;
-    std::ofstream out(*options_.digest_file);
-    for (const auto& [ref, digest] : result.modified_roots)
-      out << digest.str() << (result.modified_roots.size() > 1 && !ref.empty() ? " " + ref : "") << "\n";
-    if (!out) fail(Exit::cant_create, "cannot write digest file", options_.digest_file->string());
+  void write_side_files() {
+    if (options_.digest_file && !options_.dry_run) {
+      std::string lines;
+      for (const auto& [ref, digest] : result_.modified_roots)
+        lines += digest.str() + (result_.modified_roots.size() > 1 && !ref.empty() ? " " + ref : "") + "\n";
+      write_file_atomically(options_.digest_file->string(), lines);
+    }
+    if (options_.report) write_report(*options_.report, build_report(edit_, result_));
   }
-
 
   const Options& options_;
   Warnings warnings_;

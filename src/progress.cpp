@@ -133,6 +133,14 @@ void Progress::set_item(std::string name) {
   item_ = std::move(name);
 }
 
+void Progress::print_above(std::string_view text) {
+  if (!enabled_) {
+    std::fwrite(text.data(), 1, text.size(), out_);
+    return;
+  }
+  write_raw(std::string(erase_line) + std::string(text));
+}
+
 void Progress::finish() {
   if (!enabled_) return;
   {
@@ -172,6 +180,7 @@ void Progress::draw() {
 
 // A failing stderr must not fail the run; the meter just stops showing.
 void Progress::write_raw(const std::string& text) {
+  std::lock_guard lock(draw_mutex_);
   std::fwrite(text.data(), 1, text.size(), out_);
   std::fflush(out_);
 }

@@ -165,6 +165,29 @@ TEST(Progress, FinishIsIdempotentAndStopsDrawing) {
   EXPECT_EQ(contents(f.get()), "\r\033[K");
 }
 
+TEST(Progress, PrintAboveErasesTheMeterFirst) {
+  File f(std::tmpfile());
+  ASSERT_TRUE(f);
+  {
+    Progress progress(true, 0, f.get());
+    progress.add_in(2048);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    progress.print_above("olot-filter: warning: w\n");
+  }
+  auto text = contents(f.get());
+  std::string tail = "\r\033[Kolot-filter: warning: w\n\r\033[K";
+  EXPECT_TRUE(text.ends_with(tail)) << text;
+  EXPECT_EQ(text.substr(0, 11), "\rin 2.0 KiB");
+}
+
+TEST(Progress, PrintAboveWhenDisabledIsAPlainWrite) {
+  File f(std::tmpfile());
+  ASSERT_TRUE(f);
+  Progress progress(false, 0, f.get());
+  progress.print_above("note\n");
+  EXPECT_EQ(contents(f.get()), "note\n");
+}
+
 TEST(MeteredSink, PassesBytesThroughAndCountsThem) {
   File f(std::tmpfile());
   ASSERT_TRUE(f);

@@ -1,10 +1,8 @@
 #include "olot/report.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 
 #include "olot/error.h"
+#include "olot/output.h"
 
 namespace olot {
 
@@ -77,19 +75,7 @@ json::Value build_report(const ImageEdit& edit, const Rewritten& result) {
 }
 
 void write_report(const std::filesystem::path& path, const json::Value& report) {
-  std::filesystem::path temp = path;
-  temp += ".olot-tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << json::dump(report) << '\n';
-    if (!out.flush()) fail(Exit::cant_create, "cannot write report", path.string() + " (" + std::strerror(errno) + ")");
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    fail(Exit::cant_create, "cannot write report", path.string());
-  }
+  write_file_atomically(path.string(), json::dump(report) + "\n");
 }
 
 std::string describe_plan(const ImageEdit& edit, const Rewritten& result) {

@@ -359,6 +359,8 @@ class Rewriter {
       kept.push_back(std::move(entry));
     }
     manifests->items = std::move(kept);
+    if (is_root && edit_.tag && result_.modified_roots.size() > 1)
+      fail(Exit::usage, "--tag would name several modified root entries", "index.json (select one with --ref)");
     return changed;
   }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "olot/byte_sink.h"
 
@@ -30,6 +31,9 @@ class Output final : public ByteSink {
   std::string path_, temp_, name_;
   bool committed_ = false;
 };
+
+// A small file written whole: a temporary file beside it, renamed on success.
+void write_file_atomically(const std::string& path, std::string_view bytes);
 
 // Raises a pipe's buffer to 1 MiB so each side moves large blocks per
 // system call; does nothing for other files, and failure is harmless.

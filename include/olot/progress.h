@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "olot/byte_sink.h"
@@ -35,6 +36,11 @@ class Progress {
   }
   void set_item(std::string name);  // the current entry or model file
 
+  // Writes `text` (whole lines, ending in '\n') on `out` with the status line
+  // erased first, so a warning never lands after the half-drawn meter; the
+  // next redraw brings the meter back below it. Plain write when disabled.
+  void print_above(std::string_view text);
+
   // Stops the drawing thread and erases the line ("\r\033[K"), leaving the
   // cursor at column 0 for whatever is printed next. Idempotent.
   void finish();
@@ -53,6 +59,7 @@ class Progress {
   std::atomic<uint64_t> in_{0};
   std::atomic<uint64_t> out_bytes_{0};
 
+  std::mutex draw_mutex_;  // one writer on `out` at a time: drawer, print_above, finish
   std::mutex item_mutex_;
   std::string item_;
 
