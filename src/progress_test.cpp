@@ -1,10 +1,13 @@
 #include "olot/progress.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +35,36 @@ std::string contents(std::FILE* f) {
   while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
   return text;
 }
+
+// A log file that can be read while the drawer is still writing to it.
+class LiveLog {
+ public:
+  LiveLog() {
+    char pattern[] = "/tmp/olot-progress-test-XXXXXX";
+    int fd = mkstemp(pattern);
+    path_ = pattern;
+    file_.reset(fdopen(fd, "w"));
+  }
+  ~LiveLog() { std::remove(path_.c_str()); }
+  std::FILE* file() const { return file_.get(); }
+  std::string read() const {
+    std::ifstream in(path_, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+  // Waits (generously, for loaded machines) until the log holds `text`.
+  bool wait_for(const std::string& text) const {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (read().find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+
+ private:
+  std::string path_;
+  File file_;
+};
 
 class StringSink final : public ByteSink {
  public:
@@ -145,7 +178,7 @@ TEST(Progress, RedrawsAtMostFourTimesASecondAndErasesAtTheEnd) {
   }
   auto text = contents(f.get());
   auto redraws = std::count(text.begin(), text.end(), '\r');
-  EXPECT_GE(redraws, 3);  // ~4 redraws and the erase
+  EXPECT_GE(redraws, 2);  // ~4 redraws and the erase; fewer on a loaded machine
   EXPECT_LE(redraws, 6);
   EXPECT_EQ(text.substr(0, 4), "\rin ");
   EXPECT_NE(text.find("  file"), std::string::npos);
@@ -166,15 +199,14 @@ TEST(Progress, FinishIsIdempotentAndStopsDrawing) {
 }
 
 TEST(Progress, PrintAboveErasesTheMeterFirst) {
-  File f(std::tmpfile());
-  ASSERT_TRUE(f);
+  LiveLog log;
   {
-    Progress progress(true, 0, f.get());
+    Progress progress(true, 0, log.file());
     progress.add_in(2048);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(log.wait_for("\rin 2.0 KiB"));
     progress.print_above("olot-filter: warning: w\n");
   }
-  auto text = contents(f.get());
+  auto text = log.read();
   std::string tail = "\r\033[Kolot-filter: warning: w\n\r\033[K";
   EXPECT_TRUE(text.ends_with(tail)) << text;
   EXPECT_EQ(text.substr(0, 11), "\rin 2.0 KiB");
@@ -189,18 +221,14 @@ TEST(Progress, PrintAboveWhenDisabledIsAPlainWrite) {
 }
 
 TEST(MeteredSink, PassesBytesThroughAndCountsThem) {
-  File f(std::tmpfile());
-  ASSERT_TRUE(f);
+  LiveLog log;
   StringSink out;
-  {
-    Progress progress(true, 0, f.get());
-    MeteredSink metered(out, progress);
-    metered.write("hello");
-    metered.write(std::string(3 * KiB, 'x'));
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  }
-  EXPECT_EQ(out.bytes.size(), 5 + 3 * KiB);
-  EXPECT_NE(contents(f.get()).find("out 3.0 KiB"), std::string::npos);
+  Progress progress(true, 0, log.file());
+  MeteredSink metered(out, progress);
+  metered.write("hello");
+  metered.write(std::string(3 * KiB, 'x'));
+  EXPECT_EQ(out.bytes, "hello" + std::string(3 * KiB, 'x'));
+  EXPECT_TRUE(log.wait_for("out 3.0 KiB"));
 }
 
 }  // namespace

@@ -103,7 +103,7 @@ class DigestCache {
   mutable bool dirty_ = false;
 };
 
-// The text of a cache file holding `entries` in this order, and its parser;
+// The text of a cache file holding `records` in this order, and its parser;
 // exposed for tests. parse returns nullopt and sets `reason` on any defect.
 using CacheRecords = std::vector<std::pair<CacheKey, CacheEntry>>;
 std::string serialize_cache(const CacheRecords& records);
