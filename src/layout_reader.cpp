@@ -5,6 +5,7 @@
 #include "olot/classify.h"
 #include "olot/error.h"
 #include "olot/json.h"
+#include "olot/progress.h"
 #include "olot/warnings.h"
 
 namespace olot {
@@ -20,18 +21,6 @@ unsigned char first_non_blank(std::string_view bytes) {
   return 0;
 }
 
-std::string read_whole(TarSource& source) {
-  std::string bytes;
-  for (auto block = source.read(); !block.empty(); block = source.read())
-    bytes.append(reinterpret_cast<const char*>(block.data()), block.size());
-  return bytes;
-}
-
-void drain(TarSource& source) {
-  while (!source.read().empty()) {
-  }
-}
-
 class Reader {
  public:
   Reader(TarSource& source, Sink& sink, BlobVerifier& verifier, const ReadOptions& options, Warnings& warnings)
@@ -41,6 +30,7 @@ class Reader {
     EntryHeader header;
     while (source_.next(header)) {
       ClassifiedEntry entry = classify_entry(header);
+      if (options_.progress) options_.progress->set_item(header.path);
       if (entry.role != EntryRole::skip && !names_.insert(entry.name).second)
         fail(Exit::data, "duplicate entry name", header.path);
       take(entry, header);
@@ -53,9 +43,22 @@ class Reader {
   }
 
  private:
+  std::span<const unsigned char> read() {
+    auto block = source_.read();
+    if (options_.progress) options_.progress->add_in(block.size());
+    return block;
+  }
+
+  std::string read_whole() {
+    std::string bytes;
+    for (auto block = read(); !block.empty(); block = read())
+      bytes.append(reinterpret_cast<const char*>(block.data()), block.size());
+    return bytes;
+  }
+
   void take(const ClassifiedEntry& entry, const EntryHeader& header) {
     switch (entry.role) {
-      case EntryRole::skip: drain(source_); break;
+      case EntryRole::skip: read_whole(); break;
       case EntryRole::oci_layout: check_oci_layout(read_small(header), header.path); break;
       case EntryRole::index: inventory_.index_json = read_small(header); break;
       case EntryRole::blob: take_blob(entry, header); break;
@@ -66,7 +69,7 @@ class Reader {
   std::string read_small(const EntryHeader& header) {
     if (header.size > options_.max_json_size)
       fail(Exit::data, "document larger than --max-json-size", header.path + " (raise --max-json-size)");
-    std::string bytes = read_whole(source_);
+    std::string bytes = read_whole();
     count_buffered(bytes.size(), header.path);
     return bytes;
   }
@@ -89,25 +92,27 @@ class Reader {
     record.size = header.size;
     std::string pending;  // bytes read while it is not yet known whether to buffer
     bool may_buffer = header.size <= options_.max_json_size;
-    auto block = source_.read();
+    auto block = read();
     if (may_buffer) {
       while (!block.empty() && first_non_blank(pending) == 0) {
         pending.append(reinterpret_cast<const char*>(block.data()), block.size());
-        block = source_.read();
+        block = read();
       }
     }
     if (may_buffer && first_non_blank(pending) == '{') {
       pending += read_rest(block);
       buffer_blob(entry, header, std::move(pending), record);
+      warnings_.verbose("buffered " + entry.name + " (" + std::to_string(header.size) + " bytes)");
     } else {
       stream_blob(entry, header, pending, block, record);
+      warnings_.verbose("streamed " + entry.name + " (" + std::to_string(header.size) + " bytes)");
     }
     inventory_.blobs[entry.digest] = record;
   }
 
   std::string read_rest(std::span<const unsigned char> block) {
     std::string rest(reinterpret_cast<const char*>(block.data()), block.size());
-    if (!block.empty()) rest += read_whole(source_);
+    if (!block.empty()) rest += read_whole();
     return rest;
   }
 
@@ -127,7 +132,7 @@ class Reader {
     if (options_.verify) verifier_.begin(entry.digest, header.path);
     head_.clear();
     pass(std::span(reinterpret_cast<const unsigned char*>(pending.data()), pending.size()));
-    for (; !block.empty(); block = source_.read()) pass(block);
+    for (; !block.empty(); block = read()) pass(block);
     sink_.end();
     if (options_.verify) verifier_.end();
     record.compression = sniff_compression(head_.data(), head_.size());
@@ -148,7 +153,7 @@ class Reader {
     if (entry.name.ends_with("/layer.tar")) inventory_.legacy_docker_archive = true;
     warnings_.warn("passing through a file that is not part of an OCI layout: " + entry.name);
     sink_.begin_extra(entry.name, header.size);
-    for (auto block = source_.read(); !block.empty(); block = source_.read()) sink_.write(block.data(), block.size());
+    for (auto block = read(); !block.empty(); block = read()) sink_.write(block.data(), block.size());
     sink_.end();
   }
 

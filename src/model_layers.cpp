@@ -119,7 +119,8 @@ HashedLayer hash_layer(const PlannedLayer& layer, const std::atomic<bool>* cance
   return h;
 }
 
-LayerHasher::LayerHasher(const std::vector<PlannedLayer>& layers) : layers_(layers) {
+LayerHasher::LayerHasher(const std::vector<PlannedLayer>& layers, const DigestCache* cache)
+    : layers_(layers), cache_(cache) {
   if (!layers_.empty()) worker_ = std::thread([this] { work(); });
 }
 
@@ -131,7 +132,7 @@ LayerHasher::~LayerHasher() {
 void LayerHasher::work() {
   try {
     for (const PlannedLayer& layer : layers_) {
-      HashedLayer h = hash_layer(layer, &stop_);
+      HashedLayer h = hash_or_recall(layer);
       std::lock_guard lock(mutex_);
       done_.push_back(std::move(h));
       ready_.notify_all();
@@ -141,6 +142,34 @@ void LayerHasher::work() {
     failure_ = std::current_exception();
     ready_.notify_all();
   }
+}
+
+namespace {
+
+// Everything besides the file's identity that the layer bytes depend on.
+std::string cache_options(const PlannedLayer& layer) {
+  const LayerEntry& f = layer.spec.files.front();
+  return "layer-v1\t" + f.inlayer + "\t" + std::to_string(f.mtime) + "\t" +
+         std::string(layer_media_type(layer.spec.compression));
+}
+
+}  // namespace
+
+HashedLayer LayerHasher::hash_or_recall(const PlannedLayer& layer) {
+  // A packed layer holds several files, which one key cannot describe.
+  if (!cache_ || layer.packed) return hash_layer(layer, &stop_);
+  CacheKey key = cache_key_for(layer.spec.files.front().source, cache_options(layer));
+  if (auto hit = cache_->find(key); hit && hit->layer_size > 0) {
+    HashedLayer h{hit->digest, hit->diff_id, hit->layer_size, {hit->check}, hit->content, std::nullopt};
+    return h;
+  }
+  HashedLayer h = hash_layer(layer, &stop_);
+  h.cache_key = std::move(key);
+  return h;
+}
+
+CacheEntry cache_entry_for(const NewLayer& layer, const HashedLayer& hashed) {
+  return CacheEntry{layer.digest, layer.diff_id, layer.content_digest, hashed.file_checks.front(), layer.size};
 }
 
 const HashedLayer& LayerHasher::get(size_t i) {
@@ -157,7 +186,7 @@ NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink&
   bool compressed = layer.spec.compression != Compression::none;
   BoundedSink bounded(sink, hashed.size, path);
   TeeSink rehash(bounded, blob);  // compressed bytes are checked as a whole
-  FileChecks checks(true);
+  FileChecks checks(!hashed.known_content);
   produce(layer, compressed ? static_cast<ByteSink&>(rehash) : bounded, nullptr, checks);
   if (bounded.left() != 0 || checks.checks != hashed.file_checks || (compressed && blob.finish() != hashed.digest))
     fail(Exit::data, "model file changed while reading", path);
@@ -165,7 +194,7 @@ NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink&
   NewLayer out;
   out.digest = hashed.digest;
   out.diff_id = hashed.diff_id;
-  out.content_digest = checks.digests.front();
+  out.content_digest = hashed.known_content ? *hashed.known_content : checks.digests.front();
   out.size = hashed.size;
   out.media_type = std::string(layer_media_type(layer.spec.compression));
   out.inlayer_path = layer.inlayer_path;

@@ -1,6 +1,7 @@
 #include "olot/pipeline.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "olot/layout_reader.h"
 #include "olot/model_layers.h"
 #include "olot/output.h"
+#include "olot/progress.h"
 #include "olot/report.h"
 #include "olot/rewrite.h"
 #include "olot/tar_sink.h"
@@ -43,6 +45,11 @@ class InputFile {
   InputFile& operator=(const InputFile&) = delete;
   int fd() const { return fd_; }
   const std::string& name() const { return name_; }
+  // The size of a regular input file (for the ETA), else 0.
+  uint64_t size() const {
+    struct stat st;
+    return ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+  }
 
  private:
   int fd_ = 0;
@@ -83,10 +90,12 @@ class Job {
   void process(const std::vector<ModelFile>& files, TarSource& source, Sink& sink) {
     planned_ = plan_layers(files, {options_.compression, options_.mtime, options_.pack_small,
                                    normalize_prefix(options_.model.prefix)});
-    LayerHasher hasher(planned_);
+    std::optional<DigestCache> cache;
+    if (options_.cache) cache = DigestCache::open(*options_.cache, warnings_);
+    LayerHasher hasher(planned_, cache ? &*cache : nullptr);
     BlobVerifier verifier;
     Inventory inventory = read_layout(source, sink, verifier,
-                                      {options_.max_json_size, !options_.no_verify, options_.verbosity}, warnings_);
+                                      {options_.max_json_size, !options_.no_verify, progress_.get()}, warnings_);
     verifier.finish();
     Graph graph = build_graph(inventory, {options_.refs, options_.allow_missing_blobs, !options_.no_convert, platform_names()}, warnings_);
     if (!planned_.empty() && graph.targets.empty())
@@ -96,7 +105,7 @@ class Job {
 
     warn_about_layer_count(graph);
     BlobLedger ledger(inventory);
-    ImageEdit edit = write_model_layers(graph, hasher, sink, ledger);
+    ImageEdit edit = write_model_layers(graph, hasher, sink, ledger, cache ? &*cache : nullptr);
     edit.labels = options_.labels;
     edit.annotations = options_.annotations;
     edit.tag = options_.tag;
@@ -110,6 +119,7 @@ class Job {
     // them still leaves the output visibly incomplete.
     write_side_files();
     sink.commit(result_.index_json);
+    if (cache) cache->save(warnings_);
   }
 
   void run() {
@@ -117,21 +127,28 @@ class Job {
     auto files = collect_model_files(options_.model);
     InputFile input(options_.input);
     TarSource source(input.fd(), input.name());
+    bool show = options_.progress.value_or(Progress::stderr_is_terminal());
+    progress_ = std::make_unique<Progress>(show, input.size());
+    warnings_.attach(progress_.get());
     if (options_.dry_run) {
       NullSink sink;
       process(files, source, sink);
+      progress_->finish();
       std::fputs(describe_plan(edit_, result_).c_str(), stderr);
     } else {
       Output output(options_.output);
-      TarSink sink(output, options_.mtime.value_or(now_));
+      MeteredSink metered(output, *progress_);
+      TarSink sink(metered, options_.mtime.value_or(now_));
       process(files, source, sink);
       output.commit();
     }
+    progress_->finish();
     warnings_.note(summary_line(edit_, result_));
   }
 
  private:
-  ImageEdit write_model_layers(const Graph& graph, LayerHasher& hasher, Sink& sink, BlobLedger& ledger) {
+  ImageEdit write_model_layers(const Graph& graph, LayerHasher& hasher, Sink& sink, BlobLedger& ledger,
+                               DigestCache* cache) {
     ImageEdit edit;
     for (size_t i = 0; i < planned_.size(); ++i) {
       const HashedLayer& hashed = hasher.get(i);
@@ -144,8 +161,10 @@ class Job {
       }
       NullSink already_written;
       bool fresh = !ledger.has(hashed.digest);
+      if (progress_) progress_->set_item(planned_[i].inlayer_path);
       edit.layers.push_back(write_layer(planned_[i], hashed, fresh ? sink : static_cast<Sink&>(already_written)));
       ledger.mark(hashed.digest);
+      if (cache && hashed.cache_key) cache->put(*hashed.cache_key, cache_entry_for(edit.layers.back(), hashed));
     }
     return edit;
   }
@@ -198,6 +217,7 @@ class Job {
   Warnings warnings_;
   int64_t now_;
   std::vector<PlannedLayer> planned_;
+  std::unique_ptr<Progress> progress_;
   Rewritten result_;
   ImageEdit edit_;
 };

@@ -35,13 +35,14 @@ struct Inventory {
   bool legacy_docker_archive = false;       // saw <id>/layer.tar
 };
 
+class Progress;
+class Warnings;
+
 struct ReadOptions {
   uint64_t max_json_size = 16 << 20;
   bool verify = true;
-  int verbosity = 0;
+  Progress* progress = nullptr;  // told of every entry and block read
 };
-
-class Warnings;
 
 // Reads the whole input; streamed blobs are written to `sink` as they come.
 Inventory read_layout(TarSource& source, Sink& sink, BlobVerifier& verifier, const ReadOptions& options,

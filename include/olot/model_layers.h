@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "olot/digest.h"
+#include "olot/digest_cache.h"
 #include "olot/layer.h"
 #include "olot/model_files.h"
 #include "olot/rewrite.h"
@@ -44,13 +45,16 @@ std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, const
 struct HashedLayer {
   Digest digest, diff_id;
   uint64_t size = 0;
-  std::vector<Xxh128> file_checks;  // one per file of the layer
+  std::vector<Xxh128> file_checks;    // one per file of the layer
+  std::optional<Digest> known_content;  // from the cache: no SHA-256 of the file needed
+  std::optional<CacheKey> cache_key;    // where to remember this layer
 };
 
-// The first pass, on its own thread, in layer order.
+// The first pass, on its own thread, in layer order; layers found in
+// `cache` are not read at all.
 class LayerHasher {
  public:
-  explicit LayerHasher(const std::vector<PlannedLayer>& layers);
+  LayerHasher(const std::vector<PlannedLayer>& layers, const DigestCache* cache);
   ~LayerHasher();
   LayerHasher(const LayerHasher&) = delete;
   LayerHasher& operator=(const LayerHasher&) = delete;
@@ -61,7 +65,10 @@ class LayerHasher {
  private:
   void work();
 
+  HashedLayer hash_or_recall(const PlannedLayer& layer);
+
   const std::vector<PlannedLayer>& layers_;
+  const DigestCache* cache_;
   std::deque<HashedLayer> done_;  // references stay valid as it grows
   std::exception_ptr failure_;
   std::atomic<bool> stop_ = false;
@@ -76,5 +83,8 @@ HashedLayer hash_layer(const PlannedLayer& layer, const std::atomic<bool>* cance
 // The second pass: writes the layer blob to `sink` (which may be a NullSink
 // when the blob is already in the output) and returns its descriptor facts.
 NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink);
+
+// What the cache should remember of a layer after its writing pass.
+CacheEntry cache_entry_for(const NewLayer& layer, const HashedLayer& hashed);
 
 }  // namespace olot
