@@ -31,9 +31,11 @@ unit: all
 bats: all deps
 	OLOT_FILTER=$(CURDIR)/$(BUILD)/olot-filter bats --tap tests/bats
 
+# Both suites run even when the first fails, so CI counts every test.
 test: all deps
-	$(BUILD)/olot-unit-tests
-	OLOT_FILTER=$(CURDIR)/$(BUILD)/olot-filter bats --tap tests/bats
+	@rc=0; $(BUILD)/olot-unit-tests || rc=1; \
+	OLOT_FILTER=$(CURDIR)/$(BUILD)/olot-filter bats --tap tests/bats || rc=1; \
+	exit $$rc
 
 demo: all deps
 	OLOT_FILTER=$(CURDIR)/$(BUILD)/olot-filter tests/demo.sh

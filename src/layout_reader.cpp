@@ -37,8 +37,8 @@ class Reader {
       verifier_.check();
     }
     if (source_.missing_end_marker() && !names_.empty())
-      warnings_.warn("input ends without the end-of-archive blocks (accepted: every entry was complete)");
-    if (!saw_layout_) warnings_.warn("input has no oci-layout file (a fresh one is written)");
+      inventory_.warnings.push_back("input ends without the end-of-archive blocks (accepted: every entry was complete)");
+    if (!saw_layout_) inventory_.warnings.push_back("input has no oci-layout file (a fresh one is written)");
     return std::move(inventory_);
   }
 
@@ -151,7 +151,7 @@ class Reader {
       return;
     }
     if (entry.name.ends_with("/layer.tar")) inventory_.legacy_docker_archive = true;
-    warnings_.warn("passing through a file that is not part of an OCI layout: " + entry.name);
+    inventory_.warnings.push_back("passing through a file that is not part of an OCI layout: " + entry.name);
     sink_.begin_extra(entry.name, header.size);
     for (auto block = read(); !block.empty(); block = read()) sink_.write(block.data(), block.size());
     sink_.end();

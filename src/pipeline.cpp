@@ -98,6 +98,7 @@ class Job {
                                       {options_.max_json_size, !options_.no_verify, progress_.get()}, warnings_);
     verifier.finish();
     Graph graph = build_graph(inventory, {options_.refs, options_.allow_missing_blobs, !options_.no_convert, platform_names()}, warnings_);
+    for (const std::string& w : inventory.warnings) warnings_.warn(w);
     if (!planned_.empty() && graph.targets.empty())
       fail(Exit::data, "no runnable image manifest to add the model to", "index.json");
     if (options_.add_modelpack && !graph.has_index)
@@ -171,9 +172,26 @@ class Job {
 
   void write_documents(const Inventory& inventory, const Graph& graph, const Rewritten& result, Sink& sink,
                        BlobLedger& ledger) {
+    // Unchanged documents first, then the new ones: a document that points
+    // to a new one is new itself, so this order respects every reference.
+    auto put_unchanged = [&](const Digest& d) {
+      auto it = inventory.documents.find(d);
+      if (it != inventory.documents.end() && !result.dropped.count(d)) ledger.put(sink, d, it->second);
+    };
+    std::set<Digest> in_graph;
+    for (const auto& [digest, node] : graph.nodes) {
+      in_graph.insert(digest);
+      if (node.config) in_graph.insert(*node.config);
+    }
     for (const Digest& d : inventory.buffered_order)
-      if (!result.dropped.count(d)) ledger.put(sink, d, inventory.documents.at(d));
+      if (!in_graph.count(d)) put_unchanged(d);  // layers and unreferenced blobs
     for (const auto& [digest, bytes] : graph.inline_blobs) ledger.put(sink, digest, bytes);
+    for (const Digest& d : graph.order)
+      if (const Node& n = graph.nodes.at(d); n.config) put_unchanged(*n.config);
+    for (const Digest& d : graph.order)
+      if (graph.nodes.at(d).kind == NodeKind::manifest) put_unchanged(d);
+    for (const Digest& d : graph.order)
+      if (graph.nodes.at(d).kind == NodeKind::index) put_unchanged(d);
     for (const Document& doc : result.documents) ledger.put(sink, doc.digest, doc.bytes);
   }
 

@@ -33,6 +33,9 @@ struct Inventory {
   std::optional<std::string> index_json;
   std::map<std::string, std::string> docker_extras;  // manifest.json, repositories
   bool legacy_docker_archive = false;       // saw <id>/layer.tar
+  // Warnings about the input, shown once it proved to be a layout (a
+  // refused input gets its one error line and nothing else).
+  std::vector<std::string> warnings;
 };
 
 class Progress;
