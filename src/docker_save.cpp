@@ -9,10 +9,14 @@ namespace {
 
 using json::Value;
 
+bool names(const std::string& reference, const Digest& d) {
+  return reference == d.hex || reference == d.str() || reference == d.blob_path();
+}
+
 // Config references appear as blob paths, bare hex IDs and digests.
 const ImageUpdate* update_for(const std::string& reference, const std::map<Digest, ImageUpdate>& images) {
   for (const auto& [old, update] : images)
-    if (reference == old.blob_path() || reference == old.hex || reference == old.str()) return &update;
+    if (names(reference, old)) return &update;
   return nullptr;
 }
 
@@ -51,9 +55,13 @@ std::string rewrite_docker_repositories(const std::string& bytes, const std::map
     if (!repo.value.is_object()) continue;
     for (json::Member& tag : repo.value.members) {
       if (!tag.value.is_string()) continue;
-      for (const auto& [old, update] : images) {
-        if (tag.value.text == old.hex || tag.value.text == old.str() || tag.value.text == old.blob_path()) {
-          tag.value.text = replace_reference(tag.value.text, old, update.config);
+      for (const auto& [old_config, update] : images) {
+        // Docker names the image's top layer there; older tools the config.
+        if (names(tag.value.text, old_config)) {
+          tag.value.text = replace_reference(tag.value.text, old_config, update.config);
+          changed = true;
+        } else if (update.old_top_layer && !update.layers.empty() && names(tag.value.text, *update.old_top_layer)) {
+          tag.value.text = replace_reference(tag.value.text, *update.old_top_layer, update.layers.back());
           changed = true;
         }
       }

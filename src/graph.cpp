@@ -11,6 +11,8 @@ namespace olot {
 namespace {
 
 constexpr std::string_view ref_name_key = "org.opencontainers.image.ref.name";
+// Real layouts nest two or three levels; the limit keeps recursion bounded.
+constexpr size_t max_index_depth = 64;
 
 struct Descriptor {
   std::string media_type;
@@ -115,8 +117,10 @@ class Builder {
 
  private:
   // Visits the document a descriptor points to; returns its media role.
-  void visit(const json::Value& d, const std::string& parent, bool selected) {
+  void visit(const json::Value& d, const std::string& parent, bool selected, size_t depth = 0) {
     Descriptor desc = read_descriptor(d, parent);
+    if (depth > max_index_depth)
+      fail(Exit::data, "image indexes nested deeper than " + std::to_string(max_index_depth), parent);
     std::string where = desc.digest.str();
     if (std::string platform = platform_of(d); !platform.empty()) where += " (platform " + platform + ")";
     const std::string* bytes = document(desc, where);
@@ -157,19 +161,19 @@ class Builder {
     }
     node.selected = node.selected || selected;
     if (node.kind == NodeKind::index)
-      visit_index(node, selected);
+      visit_index(node, selected, depth);
     else
       visit_manifest(node);
     if (fresh) graph_.order.push_back(desc.digest);
   }
 
-  void visit_index(Node& node, bool selected) {
+  void visit_index(Node& node, bool selected, size_t depth) {
     const json::Value* children = node.doc.find("manifests");
     if (!children || !children->is_array()) fail(Exit::data, "manifests must be an array", node.where);
     std::string where = node.where;
     graph_.has_index = true;
     for (const json::Value& child : children->items)
-      if (!(selected && prune(child))) visit(child, where, selected);
+      if (!(selected && prune(child))) visit(child, where, selected, depth + 1);
   }
 
   bool prune(const json::Value& entry) {

@@ -76,7 +76,8 @@ class Reader {
 
   void count_buffered(uint64_t size, const std::string& entry) {
     buffered_total_ += size;
-    if (buffered_total_ > 32 * options_.max_json_size)
+    uint64_t cap = options_.max_json_size > UINT64_MAX / 32 ? UINT64_MAX : 32 * options_.max_json_size;
+    if (buffered_total_ > cap)
       fail(Exit::data, "buffered JSON exceeds 32 times --max-json-size", entry + " (raise --max-json-size)");
   }
 

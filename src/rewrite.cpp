@@ -163,12 +163,14 @@ class Rewriter {
 
     Value& layer_list = array_at(doc, "layers");
     size_t base_layers = layer_list.items.size();
+    std::optional<Digest> old_top;
+    if (base_layers) old_top = Digest::parse(layer_list.items.back().string_at("digest") ? *layer_list.items.back().string_at("digest") : "");
     auto [config_digest, config_size] = rewrite_config(node, layers, base_layers);
     Value& config = object_at(doc, "config");
     config.set("digest", Value::make_string(config_digest.str()));
     config.set("size", Value::make_uint(config_size));
     for (const NewLayer* layer : layers) layer_list.push_back(layer_descriptor(*layer));
-    record_image(*node.config, config_digest, layer_list);
+    record_image(*node.config, config_digest, layer_list, old_top);
 
     annotations.set("io.opendatahub.author", Value::make_string("olot"));
     for (const NewLayer* layer : layers)
@@ -180,8 +182,9 @@ class Rewriter {
     return true;
   }
 
-  void record_image(const Digest& old_config, const Digest& new_config, const Value& layers) {
-    ImageUpdate update{new_config, {}};
+  void record_image(const Digest& old_config, const Digest& new_config, const Value& layers,
+                    std::optional<Digest> old_top) {
+    ImageUpdate update{new_config, {}, old_top};
     for (const Value& l : layers.items)
       if (auto d = Digest::parse(l.string_at("digest") ? *l.string_at("digest") : "")) update.layers.push_back(*d);
     result_.images[old_config] = std::move(update);
@@ -428,13 +431,18 @@ class Rewriter {
   }
 
   // A replaced or dropped input document is left out of the output unless
-  // something in the new graph still points to it.
+  // something in the new graph still points to it; so are the buffered
+  // documents only it pointed to (a dropped attestation's config and
+  // statement, a pruned platform's config).
   void collect_dropped(const Value& root) {
     std::set<Digest> candidates = replaced_;
     for (const auto& [digest, platform] : graph_.pruned) candidates.insert(digest);
     candidates.insert(result_.dropped.begin(), result_.dropped.end());
     for (const Document& d : result_.documents)
       if (!d.replaces.empty()) candidates.insert(d.replaces);
+    for (const Digest& d : std::set<Digest>(candidates))
+      if (auto doc = inventory_.documents.find(d); doc != inventory_.documents.end())
+        for (const Digest& child : children_of(json::parse(doc->second, d.str()))) candidates.insert(child);
     std::set<Digest> reachable;
     std::map<Digest, Value> fresh;
     for (const Document& d : result_.documents) fresh[d.digest] = json::parse(d.bytes, d.digest.str());
@@ -444,17 +452,28 @@ class Rewriter {
       if (!reachable.count(d)) result_.dropped.insert(d);
   }
 
-  void walk(const Value& doc, const std::map<Digest, Value>& fresh, std::set<Digest>& reachable) {
-    auto visit = [&](const Value& descriptor) {
+  // The digests a manifest or index points to.
+  static std::vector<Digest> children_of(const Value& doc) {
+    std::vector<Digest> out;
+    auto add = [&](const Value& descriptor) {
       const std::string* text = descriptor.string_at("digest");
-      auto digest = text ? Digest::parse(*text) : std::nullopt;
-      if (!digest || !reachable.insert(*digest).second) return;
-      if (auto f = fresh.find(*digest); f != fresh.end()) return walk(f->second, fresh, reachable);
-      if (auto n = graph_.nodes.find(*digest); n != graph_.nodes.end()) walk(n->second.doc, fresh, reachable);
+      if (auto digest = text ? Digest::parse(*text) : std::nullopt) out.push_back(*digest);
     };
-    if (const Value* m = doc.find("manifests"); m && m->is_array())
-      for (const Value& d : m->items) visit(d);
-    if (const Value* c = doc.find("config")) visit(*c);
+    for (const char* list : {"manifests", "layers"})
+      if (const Value* m = doc.find(list); m && m->is_array())
+        for (const Value& d : m->items) add(d);
+    if (const Value* c = doc.find("config"); c && c->is_object()) add(*c);
+    return out;
+  }
+
+  void walk(const Value& doc, const std::map<Digest, Value>& fresh, std::set<Digest>& reachable) {
+    for (const Digest& child : children_of(doc)) {
+      if (!reachable.insert(child).second) continue;
+      if (auto f = fresh.find(child); f != fresh.end())
+        walk(f->second, fresh, reachable);
+      else if (auto n = graph_.nodes.find(child); n != graph_.nodes.end())
+        walk(n->second.doc, fresh, reachable);
+    }
   }
 
   const Graph& graph_;

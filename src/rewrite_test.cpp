@@ -639,7 +639,7 @@ TEST(RewriteUnchanged, DockerListBecomesAnOciIndexKeepingPlatformsAndAnnotations
   EXPECT_EQ(i->media_type, kIndex);
   EXPECT_EQ(i->bytes, "{\"schemaVersion\":2,\"mediaType\":" + q(kIndex) + ",\"manifests\":[{\"mediaType\":" + q(kManifest) +
                           ",\"digest\":" + q(m->digest.str()) + ",\"size\":" + std::to_string(m->bytes.size()) + entry_extra +
-                          "]}");
+                          "}]}");
   json::Value root = json::parse(r->result.index_json, "index.json");
   EXPECT_EQ(*root.find("manifests")->items[0].string_at("mediaType"), kIndex);
   EXPECT_EQ(ref_name_of(root.find("manifests")->items[0]), "latest");

@@ -84,7 +84,9 @@ bool TarSource::next(EntryHeader& header) {
     missing_end_marker_ = position() < end_of_last_entry_ + 1024;
     return false;
   }
-  if (r < ARCHIVE_WARN) {
+  // ARCHIVE_RETRY means a damaged header; libarchive would skip ahead to
+  // the next one that looks valid, which for us would lose data.
+  if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
     if (current_.empty() && position() == 0) fail_before_first_entry();
     current_ = current_.empty() ? name_ : "after " + current_;
     fail_from_archive("corrupt or truncated tar");
@@ -112,7 +114,7 @@ std::span<const unsigned char> TarSource::read() {
       pending_ = nullptr;
       pending_size_ = 0;
       pending_offset_ = static_cast<int64_t>(entry_size_);
-    } else if (r < ARCHIVE_WARN) {
+    } else if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
       fail_from_archive("corrupt or truncated tar");
     } else {
       pending_ = static_cast<const unsigned char*>(block);

@@ -49,6 +49,7 @@ struct Document {
 struct ImageUpdate {
   Digest config;               // the new config
   std::vector<Digest> layers;  // every layer of the new manifest
+  std::optional<Digest> old_top_layer;  // docker save's repositories names it
 };
 
 struct Rewritten {
