@@ -85,6 +85,18 @@ TEST(DockerSaveRepositories, ImageIdsOfChangedImagesAreReplacedInTheirOwnSpellin
                      R"(","path":")" + d('b').blob_path() + R"(","other":")" + d('9').hex + R"("}})");
 }
 
+// Docker's repositories file names the image's top layer (legacy layer ID);
+// after the rewrite the top layer is the last new one.
+TEST(DockerSaveRepositories, TopLayerIdsFollowTheNewTopLayer) {
+  std::map<Digest, ImageUpdate> images;
+  ImageUpdate u{d('b'), {d('c'), d('e')}};
+  u.old_top_layer = d('c');
+  images[d('a')] = u;
+  std::string in = R"({"base":{"latest":")" + d('c').hex + R"(","other":")" + d('9').hex + R"("}})";
+  EXPECT_EQ(rewrite_docker_repositories(in, images),
+            R"({"base":{"latest":")" + d('e').hex + R"(","other":")" + d('9').hex + R"("}})");
+}
+
 TEST(DockerSaveRepositories, NothingChangedKeepsTheExactBytes) {
   std::string in = "{\"other\": {\"1\": \"" + d('9').hex + "\"}}\n";
   EXPECT_EQ(rewrite_docker_repositories(in, one_update()), in);

@@ -72,6 +72,16 @@ Output::Output(const std::string& path) : path_(path) {
     return;
   }
   name_ = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    // A FIFO (the skopeo recipe) or a device is written in place: there is
+    // no file to replace atomically.
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) fail(Exit::cant_create, "cannot open output", path + " (" + std::strerror(errno) + ")");
+    raise_pipe_buffer(fd_);
+    in_place_ = true;
+    return;
+  }
   auto parent = std::filesystem::path(path).parent_path();
   std::string templ = (parent.empty() ? std::string(".") : parent.string()) + "/." +
                       std::filesystem::path(path).filename().string() + ".olot-tmp.XXXXXX";
@@ -83,6 +93,7 @@ Output::Output(const std::string& path) : path_(path) {
 }
 
 Output::~Output() {
+  if (in_place_) ::close(fd_);
   if (temp_.empty()) return;
   ::close(fd_);
   if (!committed_) ::unlink(temp_.c_str());

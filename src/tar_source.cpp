@@ -35,7 +35,10 @@ EntryType type_of(archive_entry* e) {
 TarSource::TarSource(int fd, std::string name)
     : fd_(fd), name_(std::move(name)), archive_(archive_read_new(), archive_read_free), buffer_(read_block_size) {
   if (!archive_) throw Error(Exit::software, "cannot allocate a tar reader");
-  archive_read_support_filter_all(archive_.get());
+  // Only the compressions done in-process: libarchive would run external
+  // programs (lrzip, lzop, grzip) for the others.
+  archive_read_support_filter_gzip(archive_.get());
+  archive_read_support_filter_zstd(archive_.get());
   archive_read_support_format_tar(archive_.get());
   archive_read_support_format_gnutar(archive_.get());
   if (archive_read_open(archive_.get(), this, nullptr, &TarSource::read_callback, nullptr) != ARCHIVE_OK)

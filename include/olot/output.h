@@ -13,7 +13,8 @@ namespace olot {
 
 class Output final : public ByteSink {
  public:
-  // "-" is stdout. Throws Error(Exit::cant_create) if the file cannot be made.
+  // "-" is stdout; an existing FIFO or device is written in place.
+  // Throws Error(Exit::cant_create) if the file cannot be made.
   explicit Output(const std::string& path);
   ~Output() override;  // removes the temporary file unless committed
   Output(const Output&) = delete;
@@ -30,6 +31,7 @@ class Output final : public ByteSink {
   int fd_ = 1;
   std::string path_, temp_, name_;
   bool committed_ = false;
+  bool in_place_ = false;  // a FIFO or device, written directly
 };
 
 // A small file written whole: a temporary file beside it, renamed on success.
