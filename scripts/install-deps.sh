@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(g++ cmake make pkg-config libarchive-dev libsimdjson-dev libssl-dev libxxhash-dev
   libboost-program-options-dev zlib1g-dev libzstd-dev googletest libgtest-dev)
 test_pkgs=(bats bats-support bats-assert skopeo umoci docker-registry jq curl busybox-static
-  python3 xxd zstd)
+  python3 xxd zstd tmux strace time)
 
 case "${1:-build}" in
   build) want=("${build_pkgs[@]}") ;;

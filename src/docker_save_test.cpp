@@ -17,7 +17,7 @@ Digest d(char c, DigestAlg alg = DigestAlg::sha256) { return Digest{alg, std::st
 // old config 'a' -> new config 'b', layers 'c' (base) and 'e' (new).
 std::map<Digest, ImageUpdate> one_update() {
   std::map<Digest, ImageUpdate> images;
-  images[d('a')] = ImageUpdate{d('b'), {d('c'), d('e')}};
+  images[d('a')] = ImageUpdate{d('b'), {d('c'), d('e')}, std::nullopt};
   return images;
 }
 
@@ -89,7 +89,7 @@ TEST(DockerSaveRepositories, ImageIdsOfChangedImagesAreReplacedInTheirOwnSpellin
 // after the rewrite the top layer is the last new one.
 TEST(DockerSaveRepositories, TopLayerIdsFollowTheNewTopLayer) {
   std::map<Digest, ImageUpdate> images;
-  ImageUpdate u{d('b'), {d('c'), d('e')}};
+  ImageUpdate u{d('b'), {d('c'), d('e')}, std::nullopt};
   u.old_top_layer = d('c');
   images[d('a')] = u;
   std::string in = R"({"base":{"latest":")" + d('c').hex + R"(","other":")" + d('9').hex + R"("}})";

@@ -150,7 +150,9 @@ class Builder {
     if (fresh) {
       node.digest = desc.digest;
       node.kind = role == media::Role::index ? NodeKind::index : NodeKind::manifest;
-      node.media_type = own.empty() ? desc.media_type : own;
+      // The type that decided the role: an unknown own mediaType must not
+      // end up in the rewritten descriptor (the image would vanish).
+      node.media_type = !own.empty() && media::role_of(own, where) != media::Role::other ? own : desc.media_type;
       node.size = desc.size;
       node.doc = std::move(doc);
       node.where = where;

@@ -22,9 +22,15 @@ namespace {
 constexpr size_t max_temps = 4;
 char signal_temp_paths[max_temps][4096];
 
+volatile sig_atomic_t signal_status_fd = -1;
+
 void on_fatal_signal(int sig) {
   for (auto& path : signal_temp_paths)
     if (path[0]) ::unlink(path);
+  if (signal_status_fd >= 0) {
+    static const char erase[] = "\r\033[K";
+    [[maybe_unused]] ssize_t n = ::write(signal_status_fd, erase, sizeof erase - 1);
+  }
   ::_exit(128 + sig);
 }
 
@@ -55,6 +61,8 @@ void raise_pipe_buffer(int fd) {
   if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
   ::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
+
+void erase_status_line_on_signal(int fd) { signal_status_fd = fd; }
 
 void install_signal_handlers() {
   struct sigaction sa {};

@@ -224,8 +224,8 @@ class Job {
   void write_side_files() {
     if (options_.digest_file && !options_.dry_run) {
       std::string lines;
-      for (const auto& [ref, digest] : result_.modified_roots)
-        lines += digest.str() + (result_.modified_roots.size() > 1 && !ref.empty() ? " " + ref : "") + "\n";
+      for (const auto& [ref, digest] : result_.image_roots)
+        lines += digest.str() + (result_.image_roots.size() > 1 && !ref.empty() ? " " + ref : "") + "\n";
       write_file_atomically(options_.digest_file->string(), lines);
     }
     if (options_.report) write_report(*options_.report, build_report(edit_, result_));

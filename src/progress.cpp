@@ -1,5 +1,7 @@
 #include "olot/progress.h"
 
+#include "olot/output.h"
+
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -122,7 +124,9 @@ std::string format_status(uint64_t in, uint64_t out, double seconds, uint64_t to
 
 Progress::Progress(bool enabled, uint64_t total_input, std::FILE* out)
     : enabled_(enabled), total_input_(total_input), out_(out), start_(std::chrono::steady_clock::now()) {
-  if (enabled_) drawer_ = std::thread([this] { draw_until_finished(); });
+  if (!enabled_) return;
+  erase_status_line_on_signal(fileno(out_));
+  drawer_ = std::thread([this] { draw_until_finished(); });
 }
 
 Progress::~Progress() { finish(); }
@@ -151,6 +155,7 @@ void Progress::finish() {
   stop_requested_.notify_all();
   if (drawer_.joinable()) drawer_.join();
   write_raw(std::string(erase_line));
+  erase_status_line_on_signal(-1);
 }
 
 bool Progress::stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }

@@ -96,7 +96,9 @@ std::string summary_line(const ImageEdit& edit, const Rewritten& result) {
   std::string line = "added " + std::to_string(edit.layers.size()) + " layer(s), rewrote " +
                      std::to_string(result.documents.size()) + " document(s), " +
                      std::to_string(result.conversions.size()) + " conversion(s)";
-  if (!result.drop_reasons.empty()) line += ", dropped " + std::to_string(result.drop_reasons.size()) + " entr(y/ies)";
+  if (!result.drop_reasons.empty())
+    line += ", dropped " + std::to_string(result.drop_reasons.size()) + " index " +
+            (result.drop_reasons.size() == 1 ? "entry" : "entries");
   for (const auto& [ref, digest] : result.modified_roots)
     line += "; " + (ref.empty() ? std::string("root") : ref) + " " + digest.str();
   return line;

@@ -21,7 +21,7 @@ struct Outcome {
   Digest digest;
   uint64_t size = 0;
   std::string media_type;
-  bool dropped = false;
+  bool holds_image = false;  // a selected image manifest, or an index with one below
 };
 
 Value& object_at(Value& parent, const std::string& key) {
@@ -100,7 +100,9 @@ class Rewriter {
       changed = true;
       modified_images_.insert(node.digest);
     }
-    return finish(node, std::move(doc), changed, Document::Kind::manifest);
+    Outcome o = finish(node, std::move(doc), changed, Document::Kind::manifest);
+    o.holds_image = node.runnable && node.selected;
+    return o;
   }
 
   bool convert_manifest(const Node& node, Value& doc) {
@@ -258,7 +260,10 @@ class Rewriter {
       array_at(doc, "manifests").push_back(modelpack_descriptor());
       changed = true;
     }
-    return finish(node, std::move(doc), changed, Document::Kind::index);
+    Outcome o = finish(node, std::move(doc), changed, Document::Kind::index);
+    o.holds_image = std::any_of(node.doc.find("manifests")->items.begin(), node.doc.find("manifests")->items.end(),
+                                [&](const Value& c) { return holds_image(c); });
+    return o;
   }
 
   // --- ModelPack (SPEC §6.5) ---------------------------------------------
@@ -353,11 +358,14 @@ class Rewriter {
         changed = true;
         continue;
       }
+      bool entry_holds_image = holds_image(entry);
       bool entry_changed = update_descriptor(entry);
       if (entry_changed && is_root) {
         if (edit_.tag) object_at(entry, "annotations").set("org.opencontainers.image.ref.name", Value::make_string(*edit_.tag));
         result_.modified_roots.emplace_back(ref_name_of(entry), *Digest::parse(*entry.string_at("digest")));
       }
+      if (is_root && (entry_changed || entry_holds_image))
+        result_.image_roots.emplace_back(ref_name_of(entry), *Digest::parse(*entry.string_at("digest")));
       changed = changed || entry_changed;
       kept.push_back(std::move(entry));
     }
@@ -365,6 +373,11 @@ class Rewriter {
     if (is_root && edit_.tag && result_.modified_roots.size() > 1)
       fail(Exit::usage, "--tag would name several modified root entries", "index.json (select one with --ref)");
     return changed;
+  }
+
+  bool holds_image(const Value& entry) const {
+    auto it = outcomes_.find(*Digest::parse(*entry.string_at("digest")));
+    return it != outcomes_.end() && it->second.holds_image;
   }
 
   bool update_descriptor(Value& entry) {

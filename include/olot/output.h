@@ -41,6 +41,10 @@ void write_file_atomically(const std::string& path, std::string_view bytes);
 // system call; does nothing for other files, and failure is harmless.
 void raise_pipe_buffer(int fd);
 
+// While a status line is drawn on `fd`, SIGINT and SIGTERM erase it before
+// exiting; -1 when none is drawn.
+void erase_status_line_on_signal(int fd);
+
 // Makes SIGINT and SIGTERM remove the registered temporary file and exit
 // with 130/143; makes a closed reader an EPIPE error instead of SIGPIPE.
 void install_signal_handlers();

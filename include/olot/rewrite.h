@@ -58,6 +58,9 @@ struct Rewritten {
   std::set<Digest> dropped;  // input documents that must not be written
   std::map<Digest, std::string> drop_reasons;  // index entries left out, and why
   std::vector<std::pair<std::string, Digest>> modified_roots;  // ref name, new digest
+  // Root entries holding a selected image, changed or not (a re-run that
+  // adds nothing still names its images): the --digest-file lines.
+  std::vector<std::pair<std::string, Digest>> image_roots;
   std::vector<std::string> conversions;  // "old type -> new type: digest"
   std::map<Digest, ImageUpdate> images;  // by the old config's digest
 };

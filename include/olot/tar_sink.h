@@ -30,6 +30,7 @@ class TarSink final : public Sink {
   static long write_callback(archive*, void* self, const void* buffer, size_t size);
   void write_header(const std::string& name, uint64_t size, bool directory);
   [[noreturn]] void fail_from_archive();
+  void check_output();  // throws Error(Exit::io) once the output failed
 
   ByteSink& out_;
   int64_t mtime_;
@@ -38,6 +39,7 @@ class TarSink final : public Sink {
   std::string error_;  // what the write callback could not throw
   uint64_t remaining_ = 0;
   std::string current_;
+  bool committed_ = false, discard_ = false;
 };
 
 }  // namespace olot

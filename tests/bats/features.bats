@@ -16,7 +16,6 @@ setup_file() {
   "$PYTHON" "$FIXTURES/mkvariants.py" "$BATS_FILE_TMPDIR/base/layout" "$BATS_FILE_TMPDIR/v"
   tar -C "$BATS_FILE_TMPDIR/v/multiarch" -cf "$BATS_FILE_TMPDIR/multiarch.tar" .
   tar -C "$BATS_FILE_TMPDIR/v/nested" -cf "$BATS_FILE_TMPDIR/nested.tar" .
-  tar -C "$BATS_FILE_TMPDIR/v/twotags" -cf "$BATS_FILE_TMPDIR/twotags.tar" .
   make_two_images "$BATS_FILE_TMPDIR/base/layout" "$BATS_FILE_TMPDIR/two"
   make_untagged "$BATS_FILE_TMPDIR/base/layout" "$BATS_FILE_TMPDIR/untagged"
   "$FIXTURES/mkmodel.sh" "$BATS_FILE_TMPDIR/model"
@@ -140,6 +139,13 @@ ok_filter() {
   for d in $(jq -r '.[].digest' <<<"$da"); do
     cmp "$(blob "$A" "$d")" "$(blob "$R" "$d")" || fail "layer blob $d differs"
   done
+  # compressed model layers are the same on both bases too
+  local c
+  for c in gzip zstd; do
+    ok_filter "$BASE_TAR" "$BATS_TEST_TMPDIR/amd.$c.tar" -m model -c model/README.md --compression "$c"
+    ok_filter "$BASE2_TAR" "$BATS_TEST_TMPDIR/arm.$c.tar" -m model -c model/README.md --compression "$c"
+    assert_equal "$(model_descs "$(root_doc "$BATS_TEST_TMPDIR/amd.$c.tar.d")")" "$(model_descs "$(root_doc "$BATS_TEST_TMPDIR/arm.$c.tar.d")")"
+  done
   # and that is what skopeo sees in the two archives
   run -0 skopeo_ inspect "oci-archive:$BATS_TEST_TMPDIR/amd.tar"
   local la=$output
@@ -217,6 +223,21 @@ ok_filter() {
   ok_filter "$o/m1.tar" "$o/m4.tar" -m "$BATCH/C.bin"
   assert_equal "$(jq -c '.manifests[] | select(.platform.os == "unknown")' "$(root_doc "$o/m4.tar.d")")" \
     "$(jq -c '.manifests[] | select(.platform.os == "unknown")' "$i1")"
+}
+
+@test "batches: re-running on its own output is byte-identical with --pack-small, gzip, zstd and on a multi-arch index" {
+  local o=$BATS_TEST_TMPDIR opts in n=0
+  for in in "$BASE_TAR" "$MA_TAR"; do
+    for opts in "" "--pack-small 1024" "--compression gzip" "--compression zstd"; do
+      n=$((n + 1))
+      # shellcheck disable=SC2086
+      ok_filter "$in" "$o/$n.a.tar" -m model -c model/README.md $opts
+      # shellcheck disable=SC2086
+      ok_filter "$o/$n.a.tar" "$o/$n.b.tar" -m model -c model/README.md $opts
+      cmp "$o/$n.a.tar" "$o/$n.b.tar" || fail "re-running '$opts' on $(basename "$in") changed the output"
+      assert_equal "${stderr_lines[-1]}" "olot-filter: added 0 layer(s), rewrote 0 document(s), 0 conversion(s)"
+    done
+  done
 }
 
 # ================================================================ --digest-file
@@ -529,15 +550,17 @@ EOF
   command -v tmux >/dev/null || skip "tmux is not installed"
   local o=$BATS_TEST_TMPDIR screen
   mkdir -p "$o/dest"
+  # the shell traps SIGINT (its children still get the default) so it lives on to report
   cat >"$o/run.sh" <<EOF
+trap 'true' INT
 "$SLOWCAT" "$BASE_TAR" 30 | "$OLOT_FILTER" --mtime "$MTIME" -m "$MODEL" -o "$o/dest/out.tar"
 echo "EXIT=\$?"
 sleep 60
 EOF
-  tmux_start "$o/run.sh" 100
+  # wide enough that the meter and the tty's "^C" echo fit on one row
+  tmux_start "$o/run.sh" 200
   tmux_wait_for "$METER_RE"
   tmux -S "$TMUX_SOCK" send-keys C-c
-  # (the shell's echo line may follow the tty's "^C" on the same row)
   tmux_wait_for 'EXIT='
   [[ $screen == *EXIT=130* ]] || fail "not exit 130: $screen"
   run grep -Ec "$METER_RE|KiB/s" <<<"$screen"
@@ -735,9 +758,14 @@ EOF
 
 @test "--platform linux/amd64 keeps only amd64, drops arm64/v8 with a warning; skopeo sees one manifest" {
   local t=$BATS_TEST_TMPDIR/out.tar
-  ok_filter "$MA_TAR" "$t" -m model --platform linux/amd64
-  local idx
+  ok_filter "$MA_TAR" "$t" -m model --platform linux/amd64 --report "$BATS_TEST_TMPDIR/report.json"
+  local idx ma=$BATS_FILE_TMPDIR/v/multiarch arm armcfg
   idx=$(root_doc "$t.d")
+  arm=$(jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest' "$(root_doc "$ma")")
+  armcfg=$(jq -r .config.digest "$(blob "$ma" "$arm")")
+  # the arm64 manifest and its config are gone, and the report says why
+  [[ ! -e $(blob "$t.d" "$arm") && ! -e $(blob "$t.d" "$armcfg") ]] || fail "arm64 documents left in the output"
+  assert_equal "$(jq -r --arg d "$arm" '.dropped[] | select(.digest == $d) | .reason' "$BATS_TEST_TMPDIR/report.json" | grep -c 'linux/arm64/v8')" 1
   assert_equal "$(jq -c '[.manifests[].platform]' "$idx")" '[{"architecture":"amd64","os":"linux"}]'
   assert_equal "$(printf '%s\n' "${stderr_lines[@]}" | grep -c '^olot-filter: warning:')" 1
   [[ $stderr == *linux/arm64/v8* ]] || fail "the warning does not name linux/arm64/v8: $stderr"
@@ -910,6 +938,25 @@ PY
   done
 }
 
-@test "cache: a model file changed between the two passes is exit 65" {
-  skip "needs a write between the hashing and the writing pass; not reliably timeable from a shell (covered elsewhere)"
+@test "model file changed between the hashing and the writing pass (during a stalled input): exit 65, no index.json" {
+  # The first pass hashes the file while the input streams; the layers are
+  # written after the input ends.  The input stalls for 3 s; the file is
+  # changed 1.5 s in, long after a 100 KB file was hashed.
+  local o=$BATS_TEST_TMPDIR how pid
+  for how in flip append; do
+    mkdir -p "$o/$how"
+    head -c 100000 /dev/urandom >"$o/$how/w.bin"
+    ( "$SLOWCAT" "$BASE_TAR" 3 | olot_filter --mtime "$MTIME" -m "$o/$how/w.bin" >"$o/$how.out" 2>"$o/$how.err" ) &
+    pid=$!
+    sleep 1.5
+    case $how in
+      flip) "$PYTHON" -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(5); b=f.read(1); f.seek(5); f.write(bytes([b[0]^1]))' "$o/$how/w.bin" ;;
+      append) printf 'more' >>"$o/$how/w.bin" ;;
+    esac
+    status=0
+    wait "$pid" || status=$?
+    stderr=$(cat "$o/$how.err")
+    mapfile -t stderr_lines <"$o/$how.err"
+    assert_refused 65 "$o/$how.out" "$o/$how/w.bin"
+  done
 }
