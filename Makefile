@@ -9,7 +9,7 @@ BUILD := build-sanitize
 CMAKE_FLAGS += -DOLOT_SANITIZE=ON
 endif
 
-.PHONY: all deps test unit bats demo bench install fuzz clean
+.PHONY: all deps test test-sanitize unit bats demo bench install fuzz clean
 
 all: $(BUILD)/olot-filter
 
@@ -35,6 +35,16 @@ bats: all deps
 test: all deps
 	@rc=0; $(BUILD)/olot-unit-tests || rc=1; \
 	OLOT_FILTER=$(CURDIR)/$(BUILD)/olot-filter bats --tap tests/bats || rc=1; \
+	exit $$rc
+
+# The unit tests and the bad-input suites again under AddressSanitizer and
+# UndefinedBehaviorSanitizer (the whole bats suite: SANITIZE_BATS=tests/bats).
+SANITIZE_BATS ?= tests/bats/refusals.bats tests/bats/reliability.bats tests/bats/bugcases.bats tests/bats/inputs.bats
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+test-sanitize: deps
+	$(MAKE) SANITIZE=1 all
+	@rc=0; $(SANITIZER_ENV) build-sanitize/olot-unit-tests || rc=1; \
+	$(SANITIZER_ENV) OLOT_FILTER=$(CURDIR)/build-sanitize/olot-filter bats --tap $(SANITIZE_BATS) || rc=1; \
 	exit $$rc
 
 demo: all deps
