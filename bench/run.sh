@@ -13,6 +13,10 @@
 #   BENCH_RUNS=N  runs per command (default 7, quick 3); the median is reported
 #   BENCH_ONLY    comma-separated figures to run (1,2,3,4,5,profile), default all
 #   BENCH_KEEP=1  keep the generated directory (its path is printed)
+#   BENCH_WAIT_IDLE=S  wait at most S seconds (default 60) for other processes
+#                 to leave the cores before measuring (0: do not wait)
+#   BENCH_NICE=N  when root, run at nice N and set the session's autogroup nice
+#                 to N (default -20, restored at the end); "off" leaves them
 #
 # It always exits 0 once the measurements ran: a missed target is a result,
 # printed as MISSED, not a failure of the bench.
