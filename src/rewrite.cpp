@@ -327,6 +327,7 @@ class Rewriter {
     manifest.set("layers", std::move(layers));
     std::string bytes = json::dump(manifest);
     Digest digest = digest_of(bytes);
+    fresh_children_[digest] = children_of(manifest);
     result_.documents.push_back({Document::Kind::manifest, digest, bytes, std::string(media::oci_manifest), {}});
 
     Value entry = Value::make_object();
@@ -433,6 +434,7 @@ class Rewriter {
     std::string bytes = json::dump(doc);
     Digest digest = digest_of(bytes);
     replaced_.insert(node.digest);
+    fresh_children_[digest] = children_of(doc);
     result_.documents.push_back({kind, digest, bytes, type, node.digest});
     return {digest, bytes.size(), type};
   }
@@ -454,12 +456,9 @@ class Rewriter {
     for (const Document& d : result_.documents)
       if (!d.replaces.empty()) candidates.insert(d.replaces);
     for (const Digest& d : std::set<Digest>(candidates))
-      if (auto doc = inventory_.documents.find(d); doc != inventory_.documents.end())
-        for (const Digest& child : children_of(json::parse(doc->second, d.str()))) candidates.insert(child);
+      for (const Digest& child : old_children(d)) candidates.insert(child);
     std::set<Digest> reachable;
-    std::map<Digest, Value> fresh;
-    for (const Document& d : result_.documents) fresh[d.digest] = json::parse(d.bytes, d.digest.str());
-    walk(root, fresh, reachable);
+    walk(children_of(root), reachable);
     result_.dropped.clear();
     for (const Digest& d : candidates)
       if (!reachable.count(d)) result_.dropped.insert(d);
@@ -479,13 +478,22 @@ class Rewriter {
     return out;
   }
 
-  void walk(const Value& doc, const std::map<Digest, Value>& fresh, std::set<Digest>& reachable) {
-    for (const Digest& child : children_of(doc)) {
+  // What an input document points to; pruned documents are not in the
+  // graph, so they are parsed here (they are few).
+  std::vector<Digest> old_children(const Digest& d) const {
+    if (auto n = graph_.nodes.find(d); n != graph_.nodes.end()) return children_of(n->second.doc);
+    if (auto doc = inventory_.documents.find(d); doc != inventory_.documents.end())
+      return children_of(json::parse(doc->second, d.str()));
+    return {};
+  }
+
+  void walk(const std::vector<Digest>& children, std::set<Digest>& reachable) const {
+    for (const Digest& child : children) {
       if (!reachable.insert(child).second) continue;
-      if (auto f = fresh.find(child); f != fresh.end())
-        walk(f->second, fresh, reachable);
+      if (auto f = fresh_children_.find(child); f != fresh_children_.end())
+        walk(f->second, reachable);
       else if (auto n = graph_.nodes.find(child); n != graph_.nodes.end())
-        walk(n->second.doc, fresh, reachable);
+        walk(children_of(n->second.doc), reachable);
     }
   }
 
@@ -497,6 +505,7 @@ class Rewriter {
   std::map<Digest, Outcome> outcomes_;
   std::map<std::string, std::pair<Digest, uint64_t>> configs_;
   std::set<Digest> replaced_;
+  std::map<Digest, std::vector<Digest>> fresh_children_;  // what each new document points to
   std::set<Digest> modified_images_;
   std::optional<Value> modelpack_;
 };
