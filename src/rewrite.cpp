@@ -94,15 +94,34 @@ class Rewriter {
  private:
   // --- manifests ---------------------------------------------------------
   Outcome rewrite_manifest(const Node& node) {
+    bool target = node.runnable && node.selected;
+    bool edits = !edit_.layers.empty() || !edit_.labels.empty() || !edit_.annotations.empty();
+    // Most manifests of a pass-through stay as they are: no copy of them.
+    if (!(target && edits) && !mentions_docker(node.doc)) {
+      Outcome o = finish(node, Value(), false, Document::Kind::manifest);
+      o.holds_image = target;
+      return o;
+    }
     Value doc = node.doc;
     bool changed = convert_manifest(node, doc);
-    if (node.runnable && node.selected && add_model(node, doc)) {
+    if (target && add_model(node, doc)) {
       changed = true;
       modified_images_.insert(node.digest);
     }
     Outcome o = finish(node, std::move(doc), changed, Document::Kind::manifest);
-    o.holds_image = node.runnable && node.selected;
+    o.holds_image = target;
     return o;
+  }
+
+  static bool mentions_docker(const Value& manifest) {
+    auto docker = [](const Value& v) {
+      const std::string* t = v.string_at("mediaType");
+      return t && media::is_docker(*t);
+    };
+    if (docker(manifest)) return true;
+    if (const Value* c = manifest.find("config"); c && docker(*c)) return true;
+    const Value* layers = manifest.find("layers");
+    return layers && layers->is_array() && std::any_of(layers->items.begin(), layers->items.end(), docker);
   }
 
   bool convert_manifest(const Node& node, Value& doc) {
