@@ -13,31 +13,36 @@ std::string file_name(const std::string& inlayer) {
   return slash == std::string::npos ? inlayer : inlayer.substr(slash + 1);
 }
 
-// XXH3 of each file's content; in the writing pass also its SHA-256.
+// XXH3 of each file's content; in the writing pass also its SHA-256, on
+// the `sha` worker thread so that the writing thread only moves bytes.
 class FileChecks final : public ContentObserver {
  public:
-  explicit FileChecks(bool with_sha, const std::atomic<bool>* cancel = nullptr) : with_sha_(with_sha), cancel_(cancel) {}
+  FileChecks(BlobVerifier* sha, const std::atomic<bool>* cancel = nullptr) : sha_(sha), cancel_(cancel) {}
   void begin_file(size_t) override {
     xxh_.emplace();
-    if (with_sha_) sha_.emplace();
+    if (sha_) digests_.push_back(sha_->begin_digest());
   }
   void content(const void* data, size_t size) override {
     if (cancel_ && cancel_->load(std::memory_order_relaxed)) throw Error(Exit::software, "model hashing cancelled");
     xxh_->write(data, size);
-    if (with_sha_) sha_->write(data, size);
+    if (sha_) sha_->feed({static_cast<const unsigned char*>(data), size});
   }
   void end_file(size_t) override {
     checks.push_back(xxh_->finish());
-    if (with_sha_) digests.push_back(sha_->finish());
+    if (sha_) sha_->end();
+  }
+  std::vector<Digest> digests() {
+    std::vector<Digest> out;
+    for (auto& d : digests_) out.push_back(d.get());
+    return out;
   }
   std::vector<Xxh128> checks;
-  std::vector<Digest> digests;
 
  private:
-  bool with_sha_;
+  BlobVerifier* sha_;
   const std::atomic<bool>* cancel_;
   std::optional<Xxh3Hasher> xxh_;
-  std::optional<Hasher> sha_;
+  std::vector<std::future<Digest>> digests_;
 };
 
 // Refuses to pass more bytes than the first pass produced: a changed model
@@ -109,7 +114,7 @@ HashedLayer hash_layer(const PlannedLayer& layer, const std::atomic<bool>* cance
   Hasher blob(DigestAlg::sha256), diff_id(DigestAlg::sha256);
   CountingSink count;
   TeeSink out(blob, count);
-  FileChecks checks(false, cancel);
+  FileChecks checks(nullptr, cancel);
   produce(layer, out, &diff_id, checks);
   HashedLayer h;
   h.digest = blob.finish();
@@ -179,14 +184,14 @@ const HashedLayer& LayerHasher::get(size_t i) {
   std::rethrow_exception(failure_);
 }
 
-NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink) {
+NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink, BlobVerifier& content_sha) {
   const std::string& path = layer.spec.files.front().source.string();
   sink.begin_blob(hashed.digest, hashed.size);
   Hasher blob(DigestAlg::sha256);
   bool compressed = layer.spec.compression != Compression::none;
   BoundedSink bounded(sink, hashed.size, path);
   TeeSink rehash(bounded, blob);  // compressed bytes are checked as a whole
-  FileChecks checks(!hashed.known_content);
+  FileChecks checks(hashed.known_content ? nullptr : &content_sha);
   produce(layer, compressed ? static_cast<ByteSink&>(rehash) : bounded, nullptr, checks);
   if (bounded.left() != 0 || checks.checks != hashed.file_checks || (compressed && blob.finish() != hashed.digest))
     fail(Exit::data, "model file changed while reading", path);
@@ -194,7 +199,7 @@ NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink&
   NewLayer out;
   out.digest = hashed.digest;
   out.diff_id = hashed.diff_id;
-  out.content_digest = hashed.known_content ? *hashed.known_content : checks.digests.front();
+  out.content_digest = hashed.known_content ? *hashed.known_content : checks.digests().front();
   out.size = hashed.size;
   out.media_type = std::string(layer_media_type(layer.spec.compression));
   out.inlayer_path = layer.inlayer_path;

@@ -106,7 +106,7 @@ class Job {
 
     warn_about_layer_count(graph);
     BlobLedger ledger(inventory);
-    ImageEdit edit = write_model_layers(graph, hasher, sink, ledger, cache ? &*cache : nullptr);
+    ImageEdit edit = write_model_layers(graph, hasher, sink, ledger, cache ? &*cache : nullptr, verifier);
     edit.labels = options_.labels;
     edit.annotations = options_.annotations;
     edit.tag = options_.tag;
@@ -149,7 +149,7 @@ class Job {
 
  private:
   ImageEdit write_model_layers(const Graph& graph, LayerHasher& hasher, Sink& sink, BlobLedger& ledger,
-                               DigestCache* cache) {
+                               DigestCache* cache, BlobVerifier& content_sha) {
     ImageEdit edit;
     for (size_t i = 0; i < planned_.size(); ++i) {
       const HashedLayer& hashed = hasher.get(i);
@@ -163,7 +163,8 @@ class Job {
       NullSink already_written;
       bool fresh = !ledger.has(hashed.digest);
       if (progress_) progress_->set_item(planned_[i].inlayer_path);
-      edit.layers.push_back(write_layer(planned_[i], hashed, fresh ? sink : static_cast<Sink&>(already_written)));
+      edit.layers.push_back(
+          write_layer(planned_[i], hashed, fresh ? sink : static_cast<Sink&>(already_written), content_sha));
       ledger.mark(hashed.digest);
       if (cache && hashed.cache_key) cache->put(*hashed.cache_key, cache_entry_for(edit.layers.back(), hashed));
     }

@@ -20,6 +20,7 @@
 #include "olot/model_files.h"
 #include "olot/rewrite.h"
 #include "olot/sink.h"
+#include "olot/verifier.h"
 
 namespace olot {
 
@@ -82,7 +83,8 @@ HashedLayer hash_layer(const PlannedLayer& layer, const std::atomic<bool>* cance
 
 // The second pass: writes the layer blob to `sink` (which may be a NullSink
 // when the blob is already in the output) and returns its descriptor facts.
-NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink);
+// The files' own SHA-256s are computed on `content_sha`'s thread.
+NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink, BlobVerifier& content_sha);
 
 // What the cache should remember of a layer after its writing pass.
 CacheEntry cache_entry_for(const NewLayer& layer, const HashedLayer& hashed);
