@@ -1,3 +1,4 @@
+#include "test_support.h"
 #include "olot/layer.h"
 
 #include <fcntl.h>
@@ -110,16 +111,7 @@ class LayerTest : public ::testing::Test {
   fs::path root_;
 };
 
-template <typename Fn>
-void expect_error(Fn fn, Exit code, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown, expected: " << text;
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
+using olot::testing::expect_error;
 
 TEST_F(LayerTest, ExactBytesOfASmallFileLayer) {
   LayerSpec spec{{file("w", "hello", "models/w.bin", 1700000000)}};

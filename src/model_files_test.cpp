@@ -1,3 +1,4 @@
+#include "test_support.h"
 #include "olot/model_files.h"
 
 #include <fcntl.h>
@@ -64,17 +65,7 @@ class ModelFilesTest : public ::testing::Test {
   fs::path root_;
 };
 
-// Runs `fn`, expecting an olot::Error with `code` whose message contains `text`.
-template <typename Fn>
-void expect_error(Fn fn, Exit code, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown, expected: " << text;
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
+using olot::testing::expect_error;
 
 TEST_F(ModelFilesTest, DirectoryTreeSortedBytewiseWithLinksAndOddNames) {
   file("model/config.json", "{}", 1600000000);
