@@ -4,7 +4,6 @@
 
 #include "olot/error.h"
 #include "olot/media_types.h"
-#include "olot/warnings.h"
 
 namespace olot {
 
@@ -89,8 +88,7 @@ std::string annotation(const json::Value& v, std::string_view key) {
 
 class Builder {
  public:
-  Builder(const Inventory& inventory, const GraphOptions& options, Warnings& warnings)
-      : inventory_(inventory), options_(options), warnings_(warnings) {}
+  Builder(const Inventory& inventory, const GraphOptions& options) : inventory_(inventory), options_(options) {}
 
   Graph run() {
     if (!inventory_.index_json) {
@@ -293,7 +291,6 @@ class Builder {
 
   const Inventory& inventory_;
   const GraphOptions& options_;
-  Warnings& warnings_;
   Graph graph_;
 };
 
@@ -322,8 +319,8 @@ bool platform_kept(const json::Value& descriptor, const std::vector<std::string>
   });
 }
 
-Graph build_graph(const Inventory& inventory, const GraphOptions& options, Warnings& warnings) {
-  return Builder(inventory, options, warnings).run();
+Graph build_graph(const Inventory& inventory, const GraphOptions& options) {
+  return Builder(inventory, options).run();
 }
 
 }  // namespace olot

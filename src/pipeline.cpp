@@ -97,7 +97,7 @@ class Job {
     Inventory inventory = read_layout(source, sink, verifier,
                                       {options_.max_json_size, !options_.no_verify, progress_.get()}, warnings_);
     verifier.finish();
-    Graph graph = build_graph(inventory, {options_.refs, options_.allow_missing_blobs, !options_.no_convert, platform_names()}, warnings_);
+    Graph graph = build_graph(inventory, {options_.refs, options_.allow_missing_blobs, !options_.no_convert, platform_names()});
     for (const std::string& w : inventory.warnings) warnings_.warn(w);
     if (!planned_.empty() && graph.targets.empty())
       fail(Exit::data, "no runnable image manifest to add the model to", "index.json");

@@ -119,7 +119,7 @@ struct Run {
 
 std::unique_ptr<Run> run(const Layout& l, const ImageEdit& edit, GraphOptions options = {}) {
   auto r = std::make_unique<Run>();
-  r->graph = build_graph(l.inv, options, r->warnings);
+  r->graph = build_graph(l.inv, options);
   r->result = rewrite(r->graph, l.inv, edit, r->warnings);
   return r;
 }

@@ -16,8 +16,6 @@
 
 namespace olot {
 
-class Warnings;
-
 enum class NodeKind { index, manifest };
 
 struct Node {
@@ -51,7 +49,7 @@ struct Graph {
   bool has_index = false;                  // an image index blob below index.json
 };
 
-Graph build_graph(const Inventory& inventory, const GraphOptions& options, Warnings& warnings);
+Graph build_graph(const Inventory& inventory, const GraphOptions& options);
 
 // The platform of a descriptor as "os/arch[/variant]", or "" if it has none.
 std::string platform_of(const json::Value& descriptor);
