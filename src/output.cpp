@@ -90,9 +90,14 @@ Output::Output(const std::string& path) : path_(path) {
     in_place_ = true;
     return;
   }
-  auto parent = std::filesystem::path(path).parent_path();
+  // A symlink (e.g. /dev/stdout redirected to a file) is replaced at its
+  // target, never itself.
+  std::error_code ec;
+  auto resolved = std::filesystem::weakly_canonical(path, ec);
+  if (!ec) path_ = resolved.string();
+  auto parent = std::filesystem::path(path_).parent_path();
   std::string templ = (parent.empty() ? std::string(".") : parent.string()) + "/." +
-                      std::filesystem::path(path).filename().string() + ".olot-tmp.XXXXXX";
+                      std::filesystem::path(path_).filename().string() + ".olot-tmp.XXXXXX";
   fd_ = ::mkstemp(templ.data());
   if (fd_ < 0) fail(Exit::cant_create, "cannot create output", path + " (" + std::strerror(errno) + ")");
   temp_ = templ;
