@@ -149,3 +149,19 @@ PY
   assert_success
   assert_equal "$(jq -r '.[] | select(.name == "models/config.json") | .mtime' <<<"$output")" 1600000000
 }
+
+@test "cli: -o through a symlink (like /dev/stdout to a file) writes the target and keeps the link" {
+  local d=$BATS_TEST_TMPDIR
+  : >"$d/real.tar"
+  ln -s real.tar "$d/link.tar"
+  run olot_filter -q --mtime "$MTIME" -o "$d/link.tar" -i "$BASE_TAR"
+  assert_equal "$status" 0
+  [[ -L $d/link.tar ]] || fail "the symlink was replaced"
+  [[ $(tar -tf "$d/real.tar" | tail -n 1) == index.json ]] || fail "the target holds no complete layout"
+  cmp <(olot_filter -q --mtime "$MTIME" -i "$BASE_TAR") "$d/real.tar"
+  [[ -z $(find "$d" -name '*.olot-tmp.*') ]] || fail "a temporary file was left"
+  # /dev/stdout redirected to a file: the file gets the tar, /dev/stdout stays a link.
+  olot_filter -q --mtime "$MTIME" -o /dev/stdout -i "$BASE_TAR" >"$d/via-stdout.tar"
+  cmp "$d/real.tar" "$d/via-stdout.tar"
+  [[ -L /dev/stdout ]]
+}
