@@ -22,27 +22,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#define BENCH_PROGRAM "gen_tar"
+#include "benchio.h"
+
 enum { block = 512, chunk = 1 << 20 };
 static unsigned char zeros[chunk] __attribute__((aligned(4096)));
 static int out_is_pipe;
-
-static void die(const char *what) {
-  fprintf(stderr, "gen_tar: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static void write_all(const void *data, size_t n) {
-  const char *p = data;
-  while (n > 0) {
-    ssize_t w = write(1, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      die("write");
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-}
 
 static void write_zeros(uint64_t n) {
   while (n > 0) {
@@ -56,7 +41,7 @@ static void write_zeros(uint64_t n) {
       }
       n -= (uint64_t)w;
     } else {
-      write_all(zeros, step);
+      write_all(1, zeros, step);
       n -= step;
     }
   }
@@ -91,12 +76,12 @@ static void header(const char *name, uint64_t size) {
   unsigned sum = 0;
   for (int i = 0; i < block; ++i) sum += h[i];
   snprintf((char *)h + 148, 8, "%06o", sum);
-  write_all(h, block);
+  write_all(1, h, block);
 }
 
 static void pad(uint64_t size) {
   size_t rest = (size_t)(size % block);
-  if (rest) write_all(zeros, block - rest);
+  if (rest) write_all(1, zeros, block - rest);
 }
 
 static void file_entry(const char *path) {
@@ -109,7 +94,7 @@ static void file_entry(const char *path) {
     ssize_t r = read(fd, buf, sizeof buf);
     if (r < 0) die(path);
     if (r == 0) break;
-    write_all(buf, (size_t)r);
+    write_all(1, buf, (size_t)r);
   }
   close(fd);
   pad((uint64_t)st.st_size);
@@ -158,6 +143,6 @@ int main(int argc, char **argv) {
     write_zeros(zero_size);
     pad(zero_size);
   }
-  write_all(zeros, 2 * block);
+  write_all(1, zeros, 2 * block);
   return 0;
 }

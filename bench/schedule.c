@@ -28,24 +28,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define BENCH_PROGRAM "schedule"
+#include "benchio.h"
+
 enum { pipe_size = 1 << 20, chunk = 1 << 20 };
-
-static void die(const char *what) {
-  fprintf(stderr, "schedule: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static void write_all(int fd, const unsigned char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      die("write");
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-}
 
 static ssize_t read_some(int fd, unsigned char *buf, size_t n) {
   for (;;) {

@@ -18,28 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { pipe_size = 1 << 20, chunk = 1 << 20 };
+#define BENCH_PROGRAM "splice_copy"
+#include "benchio.h"
 
-static void die(const char *what) {
-  fprintf(stderr, "splice_copy: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
+enum { pipe_size = 1 << 20, chunk = 1 << 20 };
 
 static int is_pipe(int fd) {
   struct stat st;
   return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
-}
-
-static void write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      die("write");
-    }
-    p += w;
-    n -= (size_t)w;
-  }
 }
 
 static void copy_rw(int in) {
