@@ -192,7 +192,7 @@ class Builder {
     Descriptor cd = read_descriptor(*config, node.where);
     media::role_of(cd.media_type, node.where);
     std::string config_where = cd.digest.str() + " (config of " + node.where + ")";
-    if (!inventory_.blobs.count(cd.digest) && !inline_data(*config, cd, config_where))
+    if (!inventory_.blobs.contains(cd.digest) && !inline_data(*config, cd, config_where))
       fail(Exit::data, "missing config", config_where);
     const std::string* bytes = document(cd, config_where);
     check_blob(cd, config_where);
@@ -223,7 +223,7 @@ class Builder {
 
   void check_layer(const json::Value& layer, const Descriptor& ld, const std::string& manifest_where) {
     std::string where = ld.digest.str() + " (layer of " + manifest_where + ")";
-    if (inventory_.blobs.count(ld.digest) || inline_data(layer, ld, where)) {
+    if (inventory_.blobs.contains(ld.digest) || inline_data(layer, ld, where)) {
       check_blob(ld, where);
       return;
     }
@@ -243,8 +243,9 @@ class Builder {
       const std::string* type = layer.string_at("mediaType");
       const std::string* digest = layer.string_at("digest");
       auto blob = digest ? Digest::parse(*digest) : std::nullopt;
-      if (!type || !digest || !blob || !inventory_.blobs.count(*blob)) continue;
-      if (!media::is_uncompressed_layer(*type) || inventory_.blobs.at(*blob).compression != Compression::none) continue;
+      auto record = blob ? inventory_.blobs.find(*blob) : std::nullopt;
+      if (!type || !record) continue;
+      if (!media::is_uncompressed_layer(*type) || record->compression != Compression::none) continue;
       if (!diff_ids->items[i].is_string() || diff_ids->items[i].text != *digest)
         fail(Exit::data, "uncompressed layer digest differs from the config's rootfs.diff_ids",
              node.where + " (layer position " + std::to_string(i) + ")");
@@ -256,9 +257,8 @@ class Builder {
   const std::string* document(const Descriptor& desc, const std::string& where) {
     auto it = inventory_.documents.find(desc.digest);
     if (it == inventory_.documents.end()) {
-      auto blob = inventory_.blobs.find(desc.digest);
       media::Role role = media::role_of(desc.media_type, where);
-      if (blob != inventory_.blobs.end() && (role != media::Role::other || media::is_image_config(desc.media_type)))
+      if (inventory_.blobs.contains(desc.digest) && (role != media::Role::other || media::is_image_config(desc.media_type)))
         fail(Exit::data, "document too large to buffer or not JSON", where + " (raise --max-json-size)");
       auto inline_it = graph_.inline_blobs.find(desc.digest);
       return inline_it == graph_.inline_blobs.end() ? nullptr : &inline_it->second;
@@ -271,10 +271,10 @@ class Builder {
 
   void check_blob(const Descriptor& desc, const std::string& where) {
     auto blob = inventory_.blobs.find(desc.digest);
-    if (blob == inventory_.blobs.end()) return;
-    if (blob->second.size != desc.size)
+    if (!blob) return;
+    if (blob->size != desc.size)
       fail(Exit::data, "descriptor size differs from the blob's size",
-           where + " (descriptor says " + std::to_string(desc.size) + ", blob has " + std::to_string(blob->second.size) + ")");
+           where + " (descriptor says " + std::to_string(desc.size) + ", blob has " + std::to_string(blob->size) + ")");
   }
 
   // A descriptor's inline data stands in for an absent blob (skopeo still
@@ -285,7 +285,7 @@ class Builder {
     auto bytes = decode_base64(*data);
     if (!bytes || bytes->size() != desc.size || digest_of(*bytes, desc.digest.alg) != desc.digest)
       fail(Exit::data, "descriptor data does not match its digest", where);
-    if (!inventory_.blobs.count(desc.digest)) graph_.inline_blobs[desc.digest] = std::move(*bytes);
+    if (!inventory_.blobs.contains(desc.digest)) graph_.inline_blobs[desc.digest] = std::move(*bytes);
     return true;
   }
 

@@ -68,18 +68,21 @@ std::string rfc3339(int64_t epoch) {
 // Writes each blob once: a layer or document may already be in the output.
 class BlobLedger {
  public:
-  explicit BlobLedger(const Inventory& inventory) {
-    for (const auto& [digest, record] : inventory.blobs)
-      if (!record.buffered) written_.insert(digest);
-  }
-  bool has(const Digest& d) const { return written_.count(d) > 0; }
+  explicit BlobLedger(const BlobTable& input) : input_(input) {}
+  bool has(const Digest& d) const { return streamed(d) || written_.count(d) > 0; }
   void put(Sink& sink, const Digest& d, std::string_view bytes) {
-    if (written_.insert(d).second) sink.put_blob(d, bytes);
+    if (!streamed(d) && written_.insert(d).second) sink.put_blob(d, bytes);
   }
   void mark(const Digest& d) { written_.insert(d); }
 
  private:
-  std::set<Digest> written_;
+  // Streamed input blobs went out as they came.
+  bool streamed(const Digest& d) const {
+    auto record = input_.find(d);
+    return record && !record->buffered;
+  }
+  const BlobTable& input_;
+  std::set<Digest> written_;  // documents and new layers
 };
 
 class Job {
@@ -105,7 +108,7 @@ class Job {
       fail(Exit::usage, "--add-modelpack needs an image index", "index.json (the layout holds a single manifest)");
 
     warn_about_layer_count(graph);
-    BlobLedger ledger(inventory);
+    BlobLedger ledger(inventory.blobs);
     ImageEdit edit = write_model_layers(graph, hasher, sink, ledger, cache ? &*cache : nullptr, verifier);
     edit.labels = options_.labels;
     edit.annotations = options_.annotations;

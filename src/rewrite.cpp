@@ -140,7 +140,7 @@ class Rewriter {
     if (!t || !media::is_docker(*t)) return false;
     std::optional<Compression> sniffed;
     auto digest = Digest::parse(layer.string_at("digest") ? *layer.string_at("digest") : "");
-    if (digest && inventory_.blobs.count(*digest)) sniffed = inventory_.blobs.at(*digest).compression;
+    if (auto record = digest ? inventory_.blobs.find(*digest) : std::nullopt) sniffed = record->compression;
     std::string oci = media::to_oci_layer(*t, sniffed);
     if (sniffed && oci != media::to_oci_layer(*t, std::nullopt))
       warnings_.warn("layer " + digest->str() + " is labelled " + *t + " but its bytes are " +

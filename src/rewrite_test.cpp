@@ -42,15 +42,14 @@ struct Layout {
 
   Digest doc(const std::string& bytes) {
     Digest d = digest_of(bytes);
-    if (!inv.blobs.count(d)) inv.buffered_order.push_back(d);
-    inv.blobs[d] = BlobRecord{bytes.size(), true, Compression::none};
+    if (inv.blobs.insert(d, BlobRecord{bytes.size(), true, Compression::none})) inv.buffered_order.push_back(d);
     inv.documents[d] = bytes;
     sizes[d] = bytes.size();
     return d;
   }
   Digest blob(const std::string& bytes, Compression c) {
     Digest d = digest_of(bytes);
-    inv.blobs[d] = BlobRecord{bytes.size(), false, c};
+    inv.blobs.insert(d, BlobRecord{bytes.size(), false, c});
     sizes[d] = bytes.size();
     return d;
   }

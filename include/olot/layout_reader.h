@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "olot/blob_table.h"
 #include "olot/digest.h"
 #include "olot/layer.h"
 #include "olot/sink.h"
@@ -19,15 +20,8 @@
 namespace olot {
 
 
-
-struct BlobRecord {
-  uint64_t size = 0;
-  bool buffered = false;
-  Compression compression = Compression::none;  // sniffed from the first bytes
-};
-
 struct Inventory {
-  std::map<Digest, BlobRecord> blobs;       // every blob entry of the input
+  BlobTable blobs;                          // every blob entry of the input
   std::map<Digest, std::string> documents;  // the buffered ones' bytes
   std::vector<Digest> buffered_order;       // input order of the buffered ones
   std::optional<std::string> index_json;

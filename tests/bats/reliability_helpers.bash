@@ -260,11 +260,29 @@ def big_layer(out, n):
     w.close()
 
 
+def ustar_header(name, size):
+    """A plain ustar header, built by hand: tarfile takes ~40 us an entry,
+    which made a million-entry input take longer to make than to filter."""
+    h = bytearray(512)
+    h[0:len(name)] = name.encode()
+    h[100:108] = b"0000644\0"
+    h[108:116] = h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"00000000000\0"
+    h[148:156] = b" " * 8
+    h[156:157] = b"0"
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
 def many_entries(out, n):
     """A small image plus n tiny unreferenced blobs (legal pass-through)."""
     w = Writer(out)
+    # Written before tarfile writes anything, so the order is kept.
     for i in range(int(n)):
-        w.blob(b"tiny %d\n" % i)
+        data = b"tiny %d\n" % i
+        w.f.write(ustar_header("blobs/sha256/" + sha(data)[7:], len(data)) + data + bytes(-len(data) % 512))
     md = image(w, "amd64", small_tar("etc/base.txt", b"base\n"))
     w.put("oci-layout", LAYOUT)
     w.put("index.json", index(md))
