@@ -113,7 +113,26 @@ Output::~Output() {
   unregister_temp(temp_);
 }
 
+// Tar headers and padding come as separate small writes; gathered, an input
+// of a million tiny blobs takes a third of the system calls. Large writes go
+// straight through, uncopied.
 void Output::write(const void* data, size_t size) {
+  constexpr size_t gather_below = 16 << 10, gather_capacity = 256 << 10;
+  if (size >= gather_below) {
+    flush();
+    write_through(data, size);
+    return;
+  }
+  if (gathered_.size() + size > gather_capacity) flush();
+  gathered_.append(static_cast<const char*>(data), size);
+}
+
+void Output::flush() {
+  write_through(gathered_.data(), gathered_.size());
+  gathered_.clear();
+}
+
+void Output::write_through(const void* data, size_t size) {
   auto* p = static_cast<const char*>(data);
   while (size > 0) {
     ssize_t n = ::write(fd_, p, size);
@@ -127,6 +146,7 @@ void Output::write(const void* data, size_t size) {
 }
 
 void Output::commit() {
+  flush();
   if (temp_.empty()) return;
   if (::fsync(fd_) != 0 || ::rename(temp_.c_str(), path_.c_str()) != 0)
     fail(Exit::cant_create, "cannot create output", path_ + " (" + std::strerror(errno) + ")");

@@ -20,15 +20,20 @@ class Output final : public ByteSink {
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
 
-  // Writes everything or throws Error(Exit::io).
+  // Writes everything (small writes gathered until the next large one or
+  // commit) or throws Error(Exit::io).
   void write(const void* data, size_t size) override;
   using ByteSink::write;
-  // Flushes and renames the temporary file into place.
+  // Flushes, and renames the temporary file into place; without it the
+  // gathered bytes never reach the output.
   void commit();
   const std::string& name() const { return name_; }
 
  private:
+  void flush();
+  void write_through(const void* data, size_t size);
   int fd_ = 1;
+  std::string gathered_;
   std::string path_, temp_, name_;
   bool committed_ = false;
   bool in_place_ = false;  // a FIFO or device, written directly
