@@ -33,7 +33,7 @@ std::string rewrite_docker_manifest(const std::string& bytes, const std::map<Dig
   Value doc = json::parse(bytes, "manifest.json");
   if (!doc.is_array()) fail(Exit::data, "malformed docker save manifest (want an array)", "manifest.json");
   bool changed = false;
-  for (Value& entry : doc.items) {
+  for (Value& entry : doc.items()) {
     const std::string* config = entry.is_object() ? entry.string_at("Config") : nullptr;
     const ImageUpdate* update = config ? update_for(*config, images) : nullptr;
     if (!update) continue;
@@ -51,17 +51,17 @@ std::string rewrite_docker_repositories(const std::string& bytes, const std::map
   Value doc = json::parse(bytes, "repositories");
   if (!doc.is_object()) fail(Exit::data, "malformed docker save repositories file (want an object)", "repositories");
   bool changed = false;
-  for (json::Member& repo : doc.members) {
+  for (json::Member& repo : doc.members()) {
     if (!repo.value.is_object()) continue;
-    for (json::Member& tag : repo.value.members) {
+    for (json::Member& tag : repo.value.members()) {
       if (!tag.value.is_string()) continue;
       for (const auto& [old_config, update] : images) {
         // Docker names the image's top layer there; older tools the config.
-        if (names(tag.value.text, old_config)) {
-          tag.value.text = replace_reference(tag.value.text, old_config, update.config);
+        if (names(tag.value.text(), old_config)) {
+          tag.value.text() = replace_reference(tag.value.text(), old_config, update.config);
           changed = true;
-        } else if (update.old_top_layer && !update.layers.empty() && names(tag.value.text, *update.old_top_layer)) {
-          tag.value.text = replace_reference(tag.value.text, *update.old_top_layer, update.layers.back());
+        } else if (update.old_top_layer && !update.layers.empty() && names(tag.value.text(), *update.old_top_layer)) {
+          tag.value.text() = replace_reference(tag.value.text(), *update.old_top_layer, update.layers.back());
           changed = true;
         }
       }

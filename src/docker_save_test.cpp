@@ -37,12 +37,12 @@ TEST(DockerSaveManifest, ConfigReferencesAsHexAndAsDigestAreRecognised) {
     std::string out = rewrite_docker_manifest(manifest_json(ref), one_update());
     json::Value v = json::parse(out, "manifest.json");
     ASSERT_TRUE(v.is_array());
-    const std::string* config = v.items.at(0).string_at("Config");
+    const std::string* config = v.items().at(0).string_at("Config");
     ASSERT_NE(config, nullptr);
     EXPECT_NE(config->find(d('b').hex), std::string::npos) << ref << " -> " << *config;
-    const json::Value* layers = v.items.at(0).find("Layers");
+    const json::Value* layers = v.items().at(0).find("Layers");
     ASSERT_NE(layers, nullptr);
-    EXPECT_EQ(layers->items.size(), 2u) << ref;
+    EXPECT_EQ(layers->items().size(), 2u) << ref;
   }
 }
 
@@ -53,8 +53,8 @@ TEST(DockerSaveManifest, OtherImagesAreKeptAsTheyAre) {
   std::string out = rewrite_docker_manifest(in, one_update());
   ASSERT_EQ(out.substr(0, other.size() + 1), "[" + other);
   json::Value v = json::parse(out, "manifest.json");
-  ASSERT_EQ(v.items.size(), 2u);
-  EXPECT_EQ(*v.items[1].string_at("Config"), d('b').blob_path());
+  ASSERT_EQ(v.items().size(), 2u);
+  EXPECT_EQ(*v.items()[1].string_at("Config"), d('b').blob_path());
 }
 
 TEST(DockerSaveManifest, NothingChangedKeepsTheExactBytes) {

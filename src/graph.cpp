@@ -101,7 +101,7 @@ class Builder {
     const json::Value* manifests = graph_.root.is_object() ? graph_.root.find("manifests") : nullptr;
     if (!manifests || !manifests->is_array()) fail(Exit::data, "manifests must be an array", "index.json");
     std::set<std::string> refs_found;
-    for (const json::Value& entry : manifests->items) {
+    for (const json::Value& entry : manifests->items()) {
       std::string ref = ref_name_of(entry);
       bool selected = options_.refs.empty() || std::find(options_.refs.begin(), options_.refs.end(), ref) != options_.refs.end();
       if (selected) refs_found.insert(ref);
@@ -172,7 +172,7 @@ class Builder {
     if (!children || !children->is_array()) fail(Exit::data, "manifests must be an array", node.where);
     std::string where = node.where;
     graph_.has_index = true;
-    for (const json::Value& child : children->items)
+    for (const json::Value& child : children->items())
       if (!(selected && prune(child))) visit(child, where, selected, depth + 1);
   }
 
@@ -200,7 +200,7 @@ class Builder {
     bool in_toto = false;
     if (const json::Value* layers = node.doc.find("layers"); layers && !layers->is_null()) {
       if (!layers->is_array()) fail(Exit::data, "layers must be an array", node.where);
-      for (const json::Value& layer : layers->items) {
+      for (const json::Value& layer : layers->items()) {
         Descriptor ld = read_descriptor(layer, node.where);
         in_toto = in_toto || ld.media_type == media::in_toto;
         check_layer(layer, ld, node.where);
@@ -238,15 +238,15 @@ class Builder {
     const json::Value* diff_ids = rootfs ? rootfs->find("diff_ids") : nullptr;
     const json::Value* layers = node.doc.find("layers");
     if (!layers || !layers->is_array() || !diff_ids || !diff_ids->is_array()) return;
-    for (size_t i = 0; i < layers->items.size() && i < diff_ids->items.size(); ++i) {
-      const json::Value& layer = layers->items[i];
+    for (size_t i = 0; i < layers->items().size() && i < diff_ids->items().size(); ++i) {
+      const json::Value& layer = layers->items()[i];
       const std::string* type = layer.string_at("mediaType");
       const std::string* digest = layer.string_at("digest");
       auto blob = digest ? Digest::parse(*digest) : std::nullopt;
       auto record = blob ? inventory_.blobs.find(*blob) : std::nullopt;
       if (!type || !record) continue;
       if (!media::is_uncompressed_layer(*type) || record->compression != Compression::none) continue;
-      if (!diff_ids->items[i].is_string() || diff_ids->items[i].text != *digest)
+      if (!diff_ids->items()[i].is_string() || diff_ids->items()[i].text() != *digest)
         fail(Exit::data, "uncompressed layer digest differs from the config's rootfs.diff_ids",
              node.where + " (layer position " + std::to_string(i) + ")");
     }

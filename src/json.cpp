@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <deque>
+#include <iterator>
 #include <utility>
 
 #include "olot/error.h"
@@ -13,42 +15,84 @@ Value Value::make_null() { return Value{}; }
 
 Value Value::make_bool(bool b) {
   Value v;
-  v.type = Type::boolean;
-  v.flag = b;
+  v.data_ = b;
   return v;
 }
 
 Value Value::make_number(std::string literal) {
   Value v;
-  v.type = Type::number;
-  v.text = std::move(literal);
+  v.data_ = Number{std::move(literal)};
   return v;
 }
 
 Value Value::make_string(std::string s) {
   Value v;
-  v.type = Type::string;
-  v.text = std::move(s);
+  v.data_ = std::move(s);
   return v;
 }
 
 Value Value::make_array() {
   Value v;
-  v.type = Type::array;
+  v.data_ = std::vector<Value>{};
   return v;
 }
 
 Value Value::make_object() {
   Value v;
-  v.type = Type::object;
+  v.data_ = std::vector<Member>{};
   return v;
 }
 
 Value Value::make_uint(uint64_t n) { return make_number(std::to_string(n)); }
 
+namespace {
+[[noreturn]] void wrong_type(const char* wanted) {
+  throw Error(Exit::software, std::string("json: the value is not ") + wanted);
+}
+}  // namespace
+
+bool Value::flag() const {
+  const bool* b = std::get_if<bool>(&data_);
+  return b && *b;
+}
+
+const std::string& Value::text() const {
+  static const std::string none;
+  if (const auto* n = std::get_if<Number>(&data_)) return n->literal;
+  const auto* s = std::get_if<std::string>(&data_);
+  return s ? *s : none;
+}
+
+std::string& Value::text() {
+  if (auto* n = std::get_if<Number>(&data_)) return n->literal;
+  if (auto* s = std::get_if<std::string>(&data_)) return *s;
+  wrong_type("a number or a string");
+}
+
+const std::vector<Value>& Value::items() const {
+  static const std::vector<Value> none;
+  const auto* a = std::get_if<std::vector<Value>>(&data_);
+  return a ? *a : none;
+}
+
+std::vector<Value>& Value::items() {
+  if (auto* a = std::get_if<std::vector<Value>>(&data_)) return *a;
+  wrong_type("an array");
+}
+
+const std::vector<Member>& Value::members() const {
+  static const std::vector<Member> none;
+  const auto* o = std::get_if<std::vector<Member>>(&data_);
+  return o ? *o : none;
+}
+
+std::vector<Member>& Value::members() {
+  if (auto* o = std::get_if<std::vector<Member>>(&data_)) return *o;
+  wrong_type("an object");
+}
+
 const Value* Value::find(std::string_view key) const {
-  if (!is_object()) return nullptr;
-  for (const Member& m : members)
+  for (const Member& m : members())
     if (m.key == key) return &m.value;
   return nullptr;
 }
@@ -59,17 +103,18 @@ Value* Value::find(std::string_view key) {
 
 const std::string* Value::string_at(std::string_view key) const {
   const Value* v = find(key);
-  return v && v->is_string() ? &v->text : nullptr;
+  return v && v->is_string() ? &v->text() : nullptr;
 }
 
 std::optional<uint64_t> Value::uint_at(std::string_view key) const {
   const Value* v = find(key);
-  if (!v || !v->is_number() || v->text.empty()) return std::nullopt;
+  if (!v || !v->is_number() || v->text().empty()) return std::nullopt;
   // from_chars rejects a sign for unsigned types and stops at '.', 'e' or 'E',
   // so "all characters consumed" means a plain non-negative integer.
-  const char* end = v->text.data() + v->text.size();
+  const std::string& literal = v->text();
+  const char* end = literal.data() + literal.size();
   uint64_t n = 0;
-  auto [ptr, ec] = std::from_chars(v->text.data(), end, n);
+  auto [ptr, ec] = std::from_chars(literal.data(), end, n);
   if (ec != std::errc() || ptr != end) return std::nullopt;
   return n;
 }
@@ -79,17 +124,18 @@ Value& Value::set(std::string key, Value v) {
   // dump() ignores members of a non-object.
   if (!is_object()) throw Error(Exit::software, "json: set(\"" + key + "\") on a non-object");
   if (Value* existing = find(key)) return *existing = std::move(v);
-  members.push_back({std::move(key), std::move(v)});
-  return members.back().value;
+  members().push_back({std::move(key), std::move(v)});
+  return members().back().value;
 }
 
 bool Value::erase(std::string_view key) {
-  return std::erase_if(members, [&](const Member& m) { return m.key == key; }) > 0;
+  if (!is_object()) return false;
+  return std::erase_if(members(), [&](const Member& m) { return m.key == key; }) > 0;
 }
 
 void Value::push_back(Value v) {
   if (!is_array()) throw Error(Exit::software, "json: push_back() on a non-array");
-  items.push_back(std::move(v));
+  items().push_back(std::move(v));
 }
 
 namespace {
@@ -199,21 +245,25 @@ class Reader {
     switch (get(v.type())) {
       case od::json_type::array: {
         if (depth >= max_depth_) fail("nesting deeper than " + std::to_string(max_depth_));
+        std::vector<Value>& scratch = scratch_at(item_scratch_, depth);
+        for (auto item : get(v.get_array())) scratch.push_back(value(get(std::move(item)), depth + 1));
         Value out = Value::make_array();
-        for (auto item : get(v.get_array())) out.items.push_back(value(get(std::move(item)), depth + 1));
+        move_exactly(scratch, out.items());
         return out;
       }
       case od::json_type::object: {
         if (depth >= max_depth_) fail("nesting deeper than " + std::to_string(max_depth_));
-        Value out = Value::make_object();
+        std::vector<Member>& scratch = scratch_at(member_scratch_, depth);
         for (auto item : get(v.get_object())) {
           od::field field = get(std::move(item));
           // The key view points into the parser's string buffer: copy it
           // before reading the value overwrites that.
           std::string key(get(field.unescaped_key()));
           Value member = value(field.value(), depth + 1);
-          out.members.push_back({std::move(key), std::move(member)});
+          scratch.push_back({std::move(key), std::move(member)});
         }
+        Value out = Value::make_object();
+        move_exactly(scratch, out.members());
         return out;
       }
       case od::json_type::number:
@@ -248,11 +298,44 @@ class Reader {
     if (token != word) fail("invalid literal " + quoted_prefix(token));
   }
 
+  // A container's elements are gathered in a scratch vector of its depth,
+  // then moved into one allocated to size: vectors grown by doubling left a
+  // third of a large document's tree unused.
+  template <typename T>
+  static std::vector<T>& scratch_at(std::deque<std::vector<T>>& scratch, size_t depth) {
+    if (scratch.size() <= depth) scratch.resize(depth + 1);
+    return scratch[depth];  // a deque's elements stay put as it grows
+  }
+
+  template <typename T>
+  static void move_exactly(std::vector<T>& scratch, std::vector<T>& out) {
+    out.reserve(scratch.size());
+    std::move(scratch.begin(), scratch.end(), std::back_inserter(out));
+    scratch.clear();
+  }
+
   std::string_view what_;
   size_t max_depth_;
+  std::deque<std::vector<Value>> item_scratch_;
+  std::deque<std::vector<Member>> member_scratch_;
 };
 
-void dump_string(std::string_view s, std::string& out) {
+// Counts what dump() would append, so the output is allocated once, to size:
+// a string grown by doubling while dumping a 2 MiB manifest peaked at 6 MiB.
+struct Counter {
+  size_t size = 0;
+  Counter& operator+=(char) {
+    ++size;
+    return *this;
+  }
+  Counter& operator+=(std::string_view s) {
+    size += s.size();
+    return *this;
+  }
+};
+
+template <typename Out>
+void emit_string(std::string_view s, Out& out) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
   for (char c : s) {
@@ -277,45 +360,70 @@ void dump_string(std::string_view s, std::string& out) {
   out += '"';
 }
 
-}  // namespace
-
-Value parse(std::string_view bytes, std::string_view what, size_t max_depth) {
+Value parse_padded(simdjson::padded_string_view padded, std::string_view what, size_t max_depth) {
   Reader reader(what, max_depth);
-  simdjson::padded_string padded(bytes);
   od::parser parser;
   // simdjson counts the document itself as one level above the root value.
-  reader.check(parser.allocate(padded.size(), max_depth + 1));
+  reader.check(parser.allocate(padded.length(), max_depth + 1));
   od::document doc = reader.get(parser.iterate(padded));
   return reader.document(doc);
 }
 
-void dump(const Value& v, std::string& out) {
-  switch (v.type) {
+}  // namespace
+
+static_assert(padding >= simdjson::SIMDJSON_PADDING);
+
+Value parse(std::string_view bytes, std::string_view what, size_t max_depth) {
+  simdjson::padded_string padded(bytes);
+  return parse_padded(padded, what, max_depth);
+}
+
+Value parse(const std::string& bytes, std::string_view what, size_t max_depth) {
+  if (bytes.capacity() - bytes.size() < simdjson::SIMDJSON_PADDING) return parse(std::string_view(bytes), what, max_depth);
+  return parse_padded(simdjson::padded_string_view(bytes.data(), bytes.size(), bytes.capacity()), what, max_depth);
+}
+
+namespace {
+
+template <typename Out>
+void emit(const Value& v, Out& out) {
+  switch (v.type()) {
     case Value::Type::null: out += "null"; break;
-    case Value::Type::boolean: out += v.flag ? "true" : "false"; break;
-    case Value::Type::number: out += v.text; break;
-    case Value::Type::string: dump_string(v.text, out); break;
+    case Value::Type::boolean: out += v.flag() ? "true" : "false"; break;
+    case Value::Type::number: out += v.text(); break;
+    case Value::Type::string: emit_string(v.text(), out); break;
     case Value::Type::array: {
       out += '[';
-      for (size_t i = 0; i < v.items.size(); ++i) {
+      const auto& items = v.items();
+      for (size_t i = 0; i < items.size(); ++i) {
         if (i) out += ',';
-        dump(v.items[i], out);
+        emit(items[i], out);
       }
       out += ']';
       break;
     }
     case Value::Type::object: {
       out += '{';
-      for (size_t i = 0; i < v.members.size(); ++i) {
+      const auto& members = v.members();
+      for (size_t i = 0; i < members.size(); ++i) {
         if (i) out += ',';
-        dump_string(v.members[i].key, out);
+        emit_string(members[i].key, out);
         out += ':';
-        dump(v.members[i].value, out);
+        emit(members[i].value, out);
       }
       out += '}';
       break;
     }
   }
+}
+
+}  // namespace
+
+void dump(const Value& v, std::string& out) {
+  Counter counter;
+  emit(v, counter);
+  out.reserve(out.size() + counter.size);
+  emit(v, out);
 }
 
 std::string dump(const Value& v) {

@@ -33,9 +33,9 @@ namespace {
 // Every number literal of v, in document order, appended to out.
 void numbers(const olot::json::Value& v, std::string& out) {
   using T = olot::json::Value::Type;
-  if (v.type == T::number) out += v.text + " ";
-  for (const auto& item : v.items) numbers(item, out);
-  for (const auto& m : v.members) numbers(m.value, out);
+  if (v.type() == T::number) out += v.text() + " ";
+  for (const auto& item : v.items()) numbers(item, out);
+  for (const auto& m : v.members()) numbers(m.value, out);
 }
 
 // simdjson's DOM verdict: SUCCESS or the error.

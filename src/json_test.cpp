@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "olot/error.h"
 
@@ -51,8 +52,8 @@ TEST(JsonRoundTrip, TopLevelScalars) {
   EXPECT_EQ(round_trip("null"), "null");
 
   Value v = parse("true", "test");
-  EXPECT_EQ(v.type, Value::Type::boolean);
-  EXPECT_TRUE(v.flag);
+  EXPECT_EQ(v.type(), Value::Type::boolean);
+  EXPECT_TRUE(v.flag());
   EXPECT_TRUE(parse("null", "test").is_null());
   EXPECT_TRUE(parse("7", "test").is_number());
   EXPECT_TRUE(parse("\"x\"", "test").is_string());
@@ -70,7 +71,7 @@ TEST(JsonRoundTrip, UnicodeStaysRaw) {
 
 TEST(JsonRoundTrip, EscapesDecodeToUtf8AndReencodeRaw) {
   Value v = parse(R"({"k\u00e9y":"\u00e9","pair":"\ud83d\ude00","slash":"\/"})", "test");
-  EXPECT_EQ(v.members[0].key, "k\xc3\xa9y");
+  EXPECT_EQ(v.members()[0].key, "k\xc3\xa9y");
   EXPECT_EQ(*v.string_at("k\xc3\xa9y"), "\xc3\xa9");
   EXPECT_EQ(*v.string_at("pair"), "\xf0\x9f\x98\x80");
   EXPECT_EQ(*v.string_at("slash"), "/");
@@ -80,10 +81,10 @@ TEST(JsonRoundTrip, EscapesDecodeToUtf8AndReencodeRaw) {
 TEST(JsonRoundTrip, ControlCharactersAndQuotes) {
   const std::string text = R"(["\"\\","\b\f\n\r\t","\u0001\u001f","\u0000"])";
   Value v = parse(text, "test");
-  EXPECT_EQ(v.items[0].text, "\"\\");
-  EXPECT_EQ(v.items[1].text, "\b\f\n\r\t");
-  EXPECT_EQ(v.items[2].text, "\x01\x1f");
-  EXPECT_EQ(v.items[3].text, std::string(1, '\0'));
+  EXPECT_EQ(v.items()[0].text(), "\"\\");
+  EXPECT_EQ(v.items()[1].text(), "\b\f\n\r\t");
+  EXPECT_EQ(v.items()[2].text(), "\x01\x1f");
+  EXPECT_EQ(v.items()[3].text(), std::string(1, '\0'));
   EXPECT_EQ(dump(v), text);
   // Long forms of characters with a short escape come back short.
   EXPECT_EQ(round_trip(R"("\u0008\u000a\u0022\u005c\u001F")"), R"("\b\n\"\\\u001f")");
@@ -109,18 +110,18 @@ TEST(JsonBuild, FromScratch) {
   EXPECT_EQ(dump(doc), R"({"schemaVersion":2,"size":18446744073709551615,"ratio":2.50,"list":["a\"b",false,null]})");
 
   std::string out = "prefix:";
-  dump(doc.find("list")->items[0], out);
+  dump(doc.find("list")->items()[0], out);
   EXPECT_EQ(out, "prefix:\"a\\\"b\"");
 }
 
 TEST(JsonBuild, SetReplacesInPlaceOrAppends) {
   Value v = parse(R"({"a":1,"b":2,"a":3})", "test");
   Value& stored = v.set("a", Value::make_string("x"));
-  EXPECT_EQ(stored.text, "x");
-  EXPECT_EQ(&stored, &v.members[0].value);
+  EXPECT_EQ(stored.text(), "x");
+  EXPECT_EQ(&stored, &v.members()[0].value);
   EXPECT_EQ(dump(v), R"({"a":"x","b":2,"a":3})");
   Value& appended = v.set("c", Value::make_uint(4));
-  EXPECT_EQ(&appended, &v.members.back().value);
+  EXPECT_EQ(&appended, &v.members().back().value);
   EXPECT_EQ(dump(v), R"({"a":"x","b":2,"a":3,"c":4})");
 }
 
@@ -149,7 +150,7 @@ TEST(JsonBuild, WrongContainerIsAnInternalError) {
 TEST(JsonAccess, FindAndStringAt) {
   Value v = parse(R"({"s":"text","n":5,"s":"second","o":{"x":1}})", "test");
   ASSERT_NE(v.find("s"), nullptr);
-  EXPECT_EQ(v.find("s")->text, "text");  // the first duplicate
+  EXPECT_EQ(v.find("s")->text(), "text");  // the first duplicate
   EXPECT_EQ(v.find("missing"), nullptr);
   EXPECT_EQ(*v.string_at("s"), "text");
   EXPECT_EQ(v.string_at("n"), nullptr);
@@ -264,6 +265,45 @@ TEST(JsonErrors, MaxDepthIsTheNumberOfNestedContainers) {
   expect_malformed(R"({"a":{}})", 1);
   EXPECT_EQ(dump(parse("7", "test", 0)), "7");
   expect_malformed("[]", 0);
+}
+
+TEST(JsonValue, ConstAccessorsOfAnotherTypeAreEmptyMutableOnesThrow) {
+  Value s = Value::make_string("x");
+  const Value& cs = s;
+  EXPECT_TRUE(cs.items().empty());
+  EXPECT_TRUE(cs.members().empty());
+  EXPECT_FALSE(cs.flag());
+  EXPECT_EQ(cs.find("k"), nullptr);
+  EXPECT_FALSE(s.erase("k"));
+  Value n = Value::make_null();
+  EXPECT_EQ(std::as_const(n).text(), "");
+  EXPECT_THROW(s.items(), Error);
+  EXPECT_THROW(s.members(), Error);
+  EXPECT_THROW(n.text(), Error);
+  s.text() = "y";
+  EXPECT_EQ(dump(s), R"("y")");
+}
+
+TEST(JsonParse, AStringWithPaddingIsReadInPlaceAndGivesTheSameTree) {
+  const std::string text = R"({"a":[1,"two",{"b":null}],"c":true})";
+  std::string padded;
+  padded.reserve(text.size() + padding);
+  padded = text;
+  std::string tight = text;
+  tight.shrink_to_fit();
+  EXPECT_EQ(dump(parse(padded, "padded")), text);
+  EXPECT_EQ(dump(parse(tight, "tight")), text);
+  EXPECT_EQ(dump(parse(std::string_view(text), "view")), text);
+}
+
+TEST(JsonParse, ContainersAreAllocatedToSize) {
+  std::string text = "[";
+  for (int i = 0; i < 1000; ++i) text += std::string(i ? "," : "") + R"({"k":1,"l":2,"m":3})";
+  text += "]";
+  Value v = parse(text, "big");
+  EXPECT_EQ(v.items().capacity(), 1000u);
+  EXPECT_EQ(v.items()[0].members().capacity(), 3u);
+  EXPECT_EQ(dump(v), text);
 }
 
 }  // namespace

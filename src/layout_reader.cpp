@@ -57,16 +57,29 @@ class Reader {
     return block;
   }
 
-  std::string read_whole() {
+  static void append(std::string& bytes, std::span<const unsigned char> block) {
+    bytes.append(reinterpret_cast<const char*>(block.data()), block.size());
+  }
+
+  void skip_data() {
+    while (!read().empty()) {
+    }
+  }
+
+  void read_rest_into(std::string& bytes) {
+    for (auto block = read(); !block.empty(); block = read()) append(bytes, block);
+  }
+
+  // Sized once, with the slack json::parse needs to read it in place.
+  static std::string document_buffer(const EntryHeader& header) {
     std::string bytes;
-    for (auto block = read(); !block.empty(); block = read())
-      bytes.append(reinterpret_cast<const char*>(block.data()), block.size());
+    bytes.reserve(header.size + json::padding);
     return bytes;
   }
 
   void take(const ClassifiedEntry& entry, const EntryHeader& header) {
     switch (entry.role) {
-      case EntryRole::skip: read_whole(); break;
+      case EntryRole::skip: skip_data(); break;
       case EntryRole::oci_layout: check_oci_layout(read_small(header), header.path); break;
       case EntryRole::index: inventory_.index_json = read_small(header); break;
       case EntryRole::blob: take_blob(entry, header); break;
@@ -77,7 +90,8 @@ class Reader {
   std::string read_small(const EntryHeader& header) {
     if (header.size > options_.max_json_size)
       fail(Exit::data, "document larger than --max-json-size", header.path + " (raise --max-json-size)");
-    std::string bytes = read_whole();
+    std::string bytes = document_buffer(header);
+    read_rest_into(bytes);
     count_buffered(bytes.size(), header.path);
     return bytes;
   }
@@ -104,25 +118,22 @@ class Reader {
     auto block = read();
     if (may_buffer) {
       while (!block.empty() && first_non_blank(pending) == 0) {
-        pending.append(reinterpret_cast<const char*>(block.data()), block.size());
+        append(pending, block);
         block = read();
       }
     }
     if (may_buffer && first_non_blank(pending) == '{') {
-      pending += read_rest(block);
-      buffer_blob(entry, header, std::move(pending), record);
+      std::string bytes = document_buffer(header);
+      bytes += pending;
+      append(bytes, block);
+      if (!block.empty()) read_rest_into(bytes);
+      buffer_blob(entry, header, std::move(bytes), record);
       warnings_.verbose("buffered " + entry.name + " (" + std::to_string(header.size) + " bytes)");
     } else {
       stream_blob(entry, header, pending, block, record);
       warnings_.verbose("streamed " + entry.name + " (" + std::to_string(header.size) + " bytes)");
     }
     inventory_.blobs.insert(entry.digest, record);
-  }
-
-  std::string read_rest(std::span<const unsigned char> block) {
-    std::string rest(reinterpret_cast<const char*>(block.data()), block.size());
-    if (!block.empty()) rest += read_whole();
-    return rest;
   }
 
   void buffer_blob(const ClassifiedEntry& entry, const EntryHeader& header, std::string bytes, BlobRecord& record) {

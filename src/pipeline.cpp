@@ -204,7 +204,7 @@ class Job {
   void warn_about_layer_count(const Graph& graph) {
     for (const Digest& t : graph.targets) {
       const json::Value* layers = graph.nodes.at(t).doc.find("layers");
-      size_t total = planned_.size() + (layers && layers->is_array() ? layers->items.size() : 0);
+      size_t total = planned_.size() + (layers && layers->is_array() ? layers->items().size() : 0);
       if (total > 125) {
         warnings_.warn("image " + graph.nodes.at(t).where + " would have " + std::to_string(total) +
                        " layers, more than many runtimes accept (125); --pack-small BYTES puts small files in one layer");

@@ -60,9 +60,9 @@ Value layer_descriptor(const NewLayer& layer) {
 }
 
 size_t count_non_empty(const Value& history) {
-  return static_cast<size_t>(std::count_if(history.items.begin(), history.items.end(), [](const Value& h) {
+  return static_cast<size_t>(std::count_if(history.items().begin(), history.items().end(), [](const Value& h) {
     const Value* e = h.find("empty_layer");
-    return !(e && e->type == Value::Type::boolean && e->flag);
+    return !(e && e->type() == Value::Type::boolean && e->flag());
   }));
 }
 
@@ -121,7 +121,7 @@ class Rewriter {
     if (docker(manifest)) return true;
     if (const Value* c = manifest.find("config"); c && docker(*c)) return true;
     const Value* layers = manifest.find("layers");
-    return layers && layers->is_array() && std::any_of(layers->items.begin(), layers->items.end(), docker);
+    return layers && layers->is_array() && std::any_of(layers->items().begin(), layers->items().end(), docker);
   }
 
   bool convert_manifest(const Node& node, Value& doc) {
@@ -131,7 +131,7 @@ class Rewriter {
         changed = set_type(*config, std::string(media::to_oci(*t)), node) || changed;
     }
     if (Value* layers = doc.find("layers"); layers && layers->is_array())
-      for (Value& layer : layers->items) changed = convert_layer(layer, node) || changed;
+      for (Value& layer : layers->items()) changed = convert_layer(layer, node) || changed;
     return changed;
   }
 
@@ -183,9 +183,9 @@ class Rewriter {
     if (layers.empty() && !annotations_change && !labels_change(node)) return false;
 
     Value& layer_list = array_at(doc, "layers");
-    size_t base_layers = layer_list.items.size();
+    size_t base_layers = layer_list.items().size();
     std::optional<Digest> old_top;
-    if (base_layers) old_top = Digest::parse(layer_list.items.back().string_at("digest") ? *layer_list.items.back().string_at("digest") : "");
+    if (base_layers) old_top = Digest::parse(layer_list.items().back().string_at("digest") ? *layer_list.items().back().string_at("digest") : "");
     auto [config_digest, config_size] = rewrite_config(node, layers, base_layers);
     Value& config = object_at(doc, "config");
     config.set("digest", Value::make_string(config_digest.str()));
@@ -206,7 +206,7 @@ class Rewriter {
   void record_image(const Digest& old_config, const Digest& new_config, const Value& layers,
                     std::optional<Digest> old_top) {
     ImageUpdate update{new_config, {}, old_top};
-    for (const Value& l : layers.items)
+    for (const Value& l : layers.items())
       if (auto d = Digest::parse(l.string_at("digest") ? *l.string_at("digest") : "")) update.layers.push_back(*d);
     result_.images[old_config] = std::move(update);
   }
@@ -236,9 +236,9 @@ class Rewriter {
     Value& rootfs = object_at(cfg, "rootfs");
     if (!rootfs.find("type")) rootfs.set("type", Value::make_string("layers"));
     Value& diff_ids = array_at(rootfs, "diff_ids");
-    if (diff_ids.items.size() != base_layers)
+    if (diff_ids.items().size() != base_layers)
       fail(Exit::data, "manifest layers and config rootfs.diff_ids differ in count",
-           node.where + " (" + std::to_string(base_layers) + " layers, " + std::to_string(diff_ids.items.size()) +
+           node.where + " (" + std::to_string(base_layers) + " layers, " + std::to_string(diff_ids.items().size()) +
                " diff_ids)");
     for (const NewLayer* l : layers) diff_ids.push_back(Value::make_string(l->diff_id.str()));
     extend_history(cfg, node, layers, base_layers);
@@ -280,7 +280,7 @@ class Rewriter {
       changed = true;
     }
     Outcome o = finish(node, std::move(doc), changed, Document::Kind::index);
-    o.holds_image = std::any_of(node.doc.find("manifests")->items.begin(), node.doc.find("manifests")->items.end(),
+    o.holds_image = std::any_of(node.doc.find("manifests")->items().begin(), node.doc.find("manifests")->items().end(),
                                 [&](const Value& c) { return holds_image(c); });
     return o;
   }
@@ -288,7 +288,7 @@ class Rewriter {
   // --- ModelPack (SPEC §6.5) ---------------------------------------------
   bool holds_modified_image(const Node& index) const {
     const Value* children = index.doc.find("manifests");
-    return std::any_of(children->items.begin(), children->items.end(), [&](const Value& c) {
+    return std::any_of(children->items().begin(), children->items().end(), [&](const Value& c) {
       auto d = Digest::parse(c.string_at("digest") ? *c.string_at("digest") : "");
       return d && modified_images_.count(*d);
     });
@@ -296,7 +296,7 @@ class Rewriter {
 
   bool holds_modelpack(const Node& index) const {
     const Value* children = index.doc.find("manifests");
-    return std::any_of(children->items.begin(), children->items.end(), [&](const Value& c) {
+    return std::any_of(children->items().begin(), children->items().end(), [&](const Value& c) {
       auto d = Digest::parse(c.string_at("digest") ? *c.string_at("digest") : "");
       auto child = d ? graph_.nodes.find(*d) : graph_.nodes.end();
       const std::string* t = child != graph_.nodes.end() ? child->second.doc.string_at("artifactType") : nullptr;
@@ -373,7 +373,7 @@ class Rewriter {
     if (!manifests || !manifests->is_array()) return false;
     bool changed = false;
     std::vector<Value> kept;
-    for (Value& entry : manifests->items) {
+    for (Value& entry : manifests->items()) {
       if (pruned(entry, where) || stale_reference(entry, where)) {
         changed = true;
         continue;
@@ -389,7 +389,7 @@ class Rewriter {
       changed = changed || entry_changed;
       kept.push_back(std::move(entry));
     }
-    manifests->items = std::move(kept);
+    manifests->items() = std::move(kept);
     if (is_root && edit_.tag && result_.modified_roots.size() > 1)
       fail(Exit::usage, "--tag would name several modified root entries", "index.json (select one with --ref)");
     return changed;
@@ -492,15 +492,18 @@ class Rewriter {
     };
     for (const char* list : {"manifests", "layers"})
       if (const Value* m = doc.find(list); m && m->is_array())
-        for (const Value& d : m->items) add(d);
+        for (const Value& d : m->items()) add(d);
     if (const Value* c = doc.find("config"); c && c->is_object()) add(*c);
     return out;
   }
 
   // What an input document points to; pruned documents are not in the
-  // graph, so they are parsed here (they are few).
+  // graph, so they are parsed here (they are few). The other candidates
+  // outside the graph are configs, which point to nothing: parsing a large
+  // one here would set the peak memory of the whole run.
   std::vector<Digest> old_children(const Digest& d) const {
     if (auto n = graph_.nodes.find(d); n != graph_.nodes.end()) return children_of(n->second.doc);
+    if (!graph_.pruned.count(d)) return {};
     if (auto doc = inventory_.documents.find(d); doc != inventory_.documents.end())
       return children_of(json::parse(doc->second, d.str()));
     return {};
@@ -534,7 +537,7 @@ class Rewriter {
 bool has_layer(const Node& manifest, const Digest& digest, const std::string& inlayer_path) {
   const Value* layers = manifest.doc.find("layers");
   if (!layers || !layers->is_array()) return false;
-  return std::any_of(layers->items.begin(), layers->items.end(), [&](const Value& l) {
+  return std::any_of(layers->items().begin(), layers->items().end(), [&](const Value& l) {
     const std::string* d = l.string_at("digest");
     const Value* a = l.find("annotations");
     const std::string* path = a ? a->string_at(inlayer_key) : nullptr;

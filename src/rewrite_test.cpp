@@ -141,13 +141,13 @@ const Document* of_kind(const Rewritten& r, Document::Kind kind) {
 
 std::vector<std::string> keys(const json::Value& v) {
   std::vector<std::string> out;
-  for (const json::Member& m : v.members) out.push_back(m.key);
+  for (const json::Member& m : v.members()) out.push_back(m.key);
   return out;
 }
 
 std::string root_entry_digest(const Rewritten& r, size_t i = 0) {
   json::Value root = json::parse(r.index_json, "index.json");
-  return *root.find("manifests")->items.at(i).string_at("digest");
+  return *root.find("manifests")->items().at(i).string_at("digest");
 }
 
 // ---------------------------------------------------------------- B18
@@ -188,11 +188,11 @@ TEST(RewriteFields, ConfigKeepsKeyOrderNumbersAndUnknownKeysNewKeysLast) {
   EXPECT_EQ(keys(v), (std::vector<std::string>{"architecture", "x-vendor", "os", "config", "rootfs", "history", "variant",
                                                "os.version", "unknown", "n", "created"}));
   const json::Value* history = v.find("history");
-  ASSERT_EQ(history->items.size(), 3u);
-  EXPECT_EQ(*history->items[1].string_at("created_by"), "olot-filter: add /models/model.bin");
-  EXPECT_EQ(*history->items[2].string_at("created_by"), "olot-filter: add /models/README.md");
-  EXPECT_EQ(*history->items[1].string_at("created"), kCreated);
-  EXPECT_EQ(history->items[1].find("empty_layer"), nullptr);
+  ASSERT_EQ(history->items().size(), 3u);
+  EXPECT_EQ(*history->items()[1].string_at("created_by"), "olot-filter: add /models/model.bin");
+  EXPECT_EQ(*history->items()[2].string_at("created_by"), "olot-filter: add /models/README.md");
+  EXPECT_EQ(*history->items()[1].string_at("created"), kCreated);
+  EXPECT_EQ(history->items()[1].find("empty_layer"), nullptr);
 }
 
 TEST(RewriteFields, ManifestKeepsFieldsAndAppendsLayersAndAnnotations) {
@@ -216,8 +216,8 @@ TEST(RewriteFields, ManifestKeepsFieldsAndAppendsLayersAndAnnotations) {
   std::string base_layer = l.desc(kLayerGzip, im.layer);
   EXPECT_NE(m->bytes.find("\"layers\":[" + base_layer + ",{"), std::string::npos) << m->bytes;
   const json::Value* layers = v.find("layers");
-  ASSERT_EQ(layers->items.size(), 3u);
-  const json::Value& added = layers->items[1];
+  ASSERT_EQ(layers->items().size(), 3u);
+  const json::Value& added = layers->items()[1];
   EXPECT_EQ(*added.string_at("mediaType"), kLayerTar);
   EXPECT_EQ(*added.string_at("digest"), model_layer().digest.str());
   EXPECT_EQ(*added.uint_at("size"), model_layer().size);
@@ -229,7 +229,7 @@ TEST(RewriteFields, ManifestKeepsFieldsAndAppendsLayersAndAnnotations) {
   EXPECT_EQ(*a->string_at("olot.layer.content.inlayerpath"), "/models/model.bin");
   EXPECT_EQ(*a->string_at("olot.layer.content.name"), "model.bin");
   EXPECT_EQ(a->find("io.opendatahub.modelcar.layer.type"), nullptr);
-  const json::Value* card = layers->items[2].find("annotations");
+  const json::Value* card = layers->items()[2].find("annotations");
   EXPECT_EQ(*card->string_at("io.opendatahub.modelcar.layer.type"), "modelcard");
   // manifest annotations: old ones first and unchanged, base.digest kept as the base set it
   const json::Value* ann = v.find("annotations");
@@ -333,7 +333,7 @@ TEST(RewriteOrder, ModifiedRootsAndImageUpdates) {
   ASSERT_EQ(r->result.modified_roots.size(), 1u);
   EXPECT_EQ(r->result.modified_roots[0].second, m->digest);
   json::Value root = json::parse(r->result.index_json, "index.json");
-  EXPECT_EQ(ref_name_of(root.find("manifests")->items[0]), "modelcar");
+  EXPECT_EQ(ref_name_of(root.find("manifests")->items()[0]), "modelcar");
   ASSERT_TRUE(r->result.images.count(im.config));
   const ImageUpdate& u = r->result.images.at(im.config);
   EXPECT_EQ(u.config, c->digest);
@@ -366,7 +366,7 @@ json::Value new_config(const Rewritten& r) {
 
 void expect_placeholders(const json::Value& history, size_t from, size_t count) {
   for (size_t i = from; i < from + count; ++i) {
-    const json::Value& h = history.items.at(i);
+    const json::Value& h = history.items().at(i);
     EXPECT_EQ(*h.string_at("created_by"), "olot-filter: history missing in base") << i;
     EXPECT_EQ(*h.string_at("created"), kCreated) << i;
     EXPECT_EQ(h.find("empty_layer"), nullptr) << i;
@@ -374,9 +374,9 @@ void expect_placeholders(const json::Value& history, size_t from, size_t count) 
 }
 
 size_t non_empty(const json::Value& history) {
-  return static_cast<size_t>(std::count_if(history.items.begin(), history.items.end(), [](const json::Value& h) {
+  return static_cast<size_t>(std::count_if(history.items().begin(), history.items().end(), [](const json::Value& h) {
     const json::Value* e = h.find("empty_layer");
-    return !(e && e->type == json::Value::Type::boolean && e->flag);
+    return !(e && e->type() == json::Value::Type::boolean && e->flag());
   }));
 }
 
@@ -387,10 +387,10 @@ TEST(RewriteHistory, NoHistoryGetsOnePlaceholderPerBaseLayerAndAWarning) {
   json::Value cfg = new_config(r->result);
   const json::Value* h = cfg.find("history");
   ASSERT_NE(h, nullptr);
-  ASSERT_EQ(h->items.size(), 4u);
+  ASSERT_EQ(h->items().size(), 4u);
   expect_placeholders(*h, 0, 2);
-  EXPECT_EQ(*h->items[2].string_at("created_by"), "olot-filter: add /models/model.bin");
-  EXPECT_EQ(*h->items[3].string_at("created_by"), "olot-filter: add /models/README.md");
+  EXPECT_EQ(*h->items()[2].string_at("created_by"), "olot-filter: add /models/model.bin");
+  EXPECT_EQ(*h->items()[3].string_at("created_by"), "olot-filter: add /models/README.md");
   EXPECT_EQ(r->warnings.count(), 1);
 }
 
@@ -400,7 +400,7 @@ TEST(RewriteHistory, NullHistoryIsLikeNoHistory) {
   auto r = history_run(R"(,"history":null)", 2, l, m);
   json::Value cfg = new_config(r->result);
   ASSERT_TRUE(cfg.find("history") && cfg.find("history")->is_array());
-  EXPECT_EQ(cfg.find("history")->items.size(), 4u);
+  EXPECT_EQ(cfg.find("history")->items().size(), 4u);
   expect_placeholders(*cfg.find("history"), 0, 2);
   EXPECT_EQ(r->warnings.count(), 1);
 }
@@ -411,11 +411,11 @@ TEST(RewriteHistory, PartialHistoryIsPaddedBeforeTheNewEntries) {
   auto r = history_run(R"(,"history":[{"created_by":"ENV A=1","empty_layer":true},{"created_by":"ADD a"}])", 3, l, m);
   json::Value cfg = new_config(r->result);
   const json::Value* h = cfg.find("history");
-  ASSERT_EQ(h->items.size(), 2u + 2u + 2u);
-  EXPECT_EQ(*h->items[0].string_at("created_by"), "ENV A=1");
-  EXPECT_EQ(*h->items[1].string_at("created_by"), "ADD a");
+  ASSERT_EQ(h->items().size(), 2u + 2u + 2u);
+  EXPECT_EQ(*h->items()[0].string_at("created_by"), "ENV A=1");
+  EXPECT_EQ(*h->items()[1].string_at("created_by"), "ADD a");
   expect_placeholders(*h, 2, 2);
-  EXPECT_EQ(*h->items[4].string_at("created_by"), "olot-filter: add /models/model.bin");
+  EXPECT_EQ(*h->items()[4].string_at("created_by"), "olot-filter: add /models/model.bin");
   EXPECT_EQ(non_empty(*h), 3u + 2u);
   EXPECT_EQ(r->warnings.count(), 1);
 }
@@ -426,7 +426,7 @@ TEST(RewriteHistory, ConsistentHistoryNeedsNoPlaceholdersAndNoWarning) {
   auto r = history_run(R"(,"history":[{"created_by":"ADD a"},{"created_by":"x","empty_layer":true},{"created_by":"ADD b"}])", 2,
                        l, m);
   json::Value cfg = new_config(r->result);
-  EXPECT_EQ(cfg.find("history")->items.size(), 5u);
+  EXPECT_EQ(cfg.find("history")->items().size(), 5u);
   EXPECT_EQ(non_empty(*cfg.find("history")), 4u);
   EXPECT_EQ(r->warnings.count(), 0);
 }
@@ -436,7 +436,7 @@ TEST(RewriteHistory, ZeroLayersNoHistoryNeedsNoPlaceholders) {
   Digest m;
   auto r = history_run("", 0, l, m);
   json::Value cfg = new_config(r->result);
-  EXPECT_EQ(cfg.find("history")->items.size(), 2u);
+  EXPECT_EQ(cfg.find("history")->items().size(), 2u);
   EXPECT_EQ(r->warnings.count(), 0);
 }
 
@@ -533,11 +533,11 @@ TEST(RewriteIdempotent, OnlyTheMissingLayerIsAdded) {
   ASSERT_NE(doc, nullptr);
   json::Value v = json::parse(doc->bytes, "manifest");
   const json::Value* layers = v.find("layers");
-  ASSERT_EQ(layers->items.size(), 3u);
-  EXPECT_EQ(*layers->items[2].string_at("digest"), missing.digest.str());
+  ASSERT_EQ(layers->items().size(), 3u);
+  EXPECT_EQ(*layers->items()[2].string_at("digest"), missing.digest.str());
   json::Value cfg = new_config(r->result);
-  EXPECT_EQ(cfg.find("rootfs")->find("diff_ids")->items.size(), 3u);
-  EXPECT_EQ(cfg.find("history")->items.size(), 3u);
+  EXPECT_EQ(cfg.find("rootfs")->find("diff_ids")->items().size(), 3u);
+  EXPECT_EQ(cfg.find("history")->items().size(), 3u);
 }
 
 // ---------------------------------------------------------------- unchanged bytes
@@ -576,7 +576,7 @@ TEST(RewriteUnchanged, UnselectedRootEntriesAndTheirDocumentsAreNotTouched) {
   EXPECT_FALSE(r->result.dropped.count(b_config));
   EXPECT_EQ(root_entry_digest(r->result, 1), b.str());
   json::Value root = json::parse(r->result.index_json, "index.json");
-  EXPECT_EQ(json::dump(root.find("manifests")->items[1]), l.desc(kManifest, b, ref("b")));
+  EXPECT_EQ(json::dump(root.find("manifests")->items()[1]), l.desc(kManifest, b, ref("b")));
 }
 
 TEST(RewriteUnchanged, ConversionOnlyKeepsTheConfigBytes) {
@@ -594,13 +594,13 @@ TEST(RewriteUnchanged, ConversionOnlyKeepsTheConfigBytes) {
   EXPECT_EQ(*v.string_at("mediaType"), kManifest);
   EXPECT_EQ(*v.find("config")->string_at("mediaType"), kConfig);
   EXPECT_EQ(*v.find("config")->string_at("digest"), im.config.str());  // same config bytes
-  EXPECT_EQ(*v.find("layers")->items[0].string_at("mediaType"), kLayerGzip);
-  EXPECT_EQ(*v.find("layers")->items[0].string_at("digest"), im.layer.str());
+  EXPECT_EQ(*v.find("layers")->items()[0].string_at("mediaType"), kLayerGzip);
+  EXPECT_EQ(*v.find("layers")->items()[0].string_at("digest"), im.layer.str());
   EXPECT_FALSE(r->result.dropped.count(im.config));
   EXPECT_TRUE(r->result.dropped.count(im.manifest));
   json::Value root = json::parse(r->result.index_json, "index.json");
-  EXPECT_EQ(*root.find("manifests")->items[0].string_at("mediaType"), kManifest);
-  EXPECT_EQ(*root.find("manifests")->items[0].string_at("digest"), m.digest.str());
+  EXPECT_EQ(*root.find("manifests")->items()[0].string_at("mediaType"), kManifest);
+  EXPECT_EQ(*root.find("manifests")->items()[0].string_at("digest"), m.digest.str());
 }
 
 TEST(RewriteUnchanged, UnknownMediaTypesStayInPlace) {
@@ -615,9 +615,9 @@ TEST(RewriteUnchanged, UnknownMediaTypesStayInPlace) {
   auto r = run(l, model_edit());
   json::Value root = json::parse(r->result.index_json, "index.json");
   const json::Value* ms = root.find("manifests");
-  ASSERT_EQ(ms->items.size(), 3u);
-  EXPECT_EQ(json::dump(ms->items[0]), ue);
-  EXPECT_EQ(json::dump(ms->items[2]), xe);
+  ASSERT_EQ(ms->items().size(), 3u);
+  EXPECT_EQ(json::dump(ms->items()[0]), ue);
+  EXPECT_EQ(json::dump(ms->items()[2]), xe);
   EXPECT_FALSE(r->result.dropped.count(u));
   EXPECT_FALSE(r->result.dropped.count(x));
 }
@@ -640,8 +640,8 @@ TEST(RewriteUnchanged, DockerListBecomesAnOciIndexKeepingPlatformsAndAnnotations
                           ",\"digest\":" + q(m->digest.str()) + ",\"size\":" + std::to_string(m->bytes.size()) + entry_extra +
                           "}]}");
   json::Value root = json::parse(r->result.index_json, "index.json");
-  EXPECT_EQ(*root.find("manifests")->items[0].string_at("mediaType"), kIndex);
-  EXPECT_EQ(ref_name_of(root.find("manifests")->items[0]), "latest");
+  EXPECT_EQ(*root.find("manifests")->items()[0].string_at("mediaType"), kIndex);
+  EXPECT_EQ(ref_name_of(root.find("manifests")->items()[0]), "latest");
 }
 
 TEST(RewriteLabels, LabelsAreAddedAfterExistingOnesInPlace) {
@@ -677,7 +677,7 @@ TEST(RewriteLabels, LabelsOnlyStillRewriteTheImage) {
   json::Value cfg = new_config(r->result);
   ASSERT_NE(cfg.find("config"), nullptr);
   EXPECT_EQ(*cfg.find("config")->find("Labels")->string_at("k"), "v");
-  EXPECT_EQ(cfg.find("rootfs")->find("diff_ids")->items.size(), 1u);
+  EXPECT_EQ(cfg.find("rootfs")->find("diff_ids")->items().size(), 1u);
   EXPECT_NE(replacing(r->result, im.manifest), nullptr);
 }
 
@@ -706,8 +706,8 @@ TEST(RewriteAttestations, AttestationOfAReplacedManifestIsDroppedWithAWarning) {
   const Document* i = replacing(r->result, index);
   ASSERT_NE(i, nullptr);
   json::Value v = json::parse(i->bytes, "index");
-  ASSERT_EQ(v.find("manifests")->items.size(), 1u);
-  EXPECT_EQ(*v.find("manifests")->items[0].string_at("digest"), replacing(r->result, im.manifest)->digest.str());
+  ASSERT_EQ(v.find("manifests")->items().size(), 1u);
+  EXPECT_EQ(*v.find("manifests")->items()[0].string_at("digest"), replacing(r->result, im.manifest)->digest.str());
   EXPECT_FALSE(r->result.drop_reasons.empty());
 }
 
@@ -726,8 +726,8 @@ TEST(RewriteAttestations, ReferrerOfAReplacedManifestIsDropped) {
   EXPECT_EQ(r->warnings.count(), 1);
   EXPECT_TRUE(r->result.dropped.count(referrer));
   json::Value root = json::parse(r->result.index_json, "index.json");
-  ASSERT_EQ(root.find("manifests")->items.size(), 1u);
-  EXPECT_EQ(ref_name_of(root.find("manifests")->items[0]), "latest");
+  ASSERT_EQ(root.find("manifests")->items().size(), 1u);
+  EXPECT_EQ(ref_name_of(root.find("manifests")->items()[0]), "latest");
 }
 
 TEST(RewriteAttestations, AttestationOfAnUntouchedManifestStays) {
@@ -749,8 +749,8 @@ TEST(RewriteAttestations, AttestationOfAnUntouchedManifestStays) {
   EXPECT_EQ(r->warnings.count(), 0);
   EXPECT_FALSE(r->result.dropped.count(att));
   json::Value root = json::parse(r->result.index_json, "index.json");
-  ASSERT_EQ(root.find("manifests")->items.size(), 3u);
-  EXPECT_EQ(json::dump(root.find("manifests")->items[2]), att_entry);
+  ASSERT_EQ(root.find("manifests")->items().size(), 3u);
+  EXPECT_EQ(json::dump(root.find("manifests")->items()[2]), att_entry);
 }
 
 }  // namespace
