@@ -46,50 +46,43 @@ Value Value::make_object() {
 Value Value::make_uint(uint64_t n) { return make_number(std::to_string(n)); }
 
 namespace {
+
 [[noreturn]] void wrong_type(const char* wanted) {
   throw Error(Exit::software, std::string("json: the value is not ") + wanted);
 }
-}  // namespace
 
-bool Value::flag() const {
-  const bool* b = std::get_if<bool>(&data_);
-  return b && *b;
+// The alternative T of a value's variant, or an empty T.
+template <typename T, typename Variant>
+const T& held_or_empty(const Variant& data) {
+  static const T none{};
+  const T* held = std::get_if<T>(&data);
+  return held ? *held : none;
 }
 
+template <typename T, typename Variant>
+T& held_or_throw(Variant& data, const char* wanted) {
+  if (T* held = std::get_if<T>(&data)) return *held;
+  wrong_type(wanted);
+}
+
+}  // namespace
+
+bool Value::flag() const { return held_or_empty<bool>(data_); }
+
 const std::string& Value::text() const {
-  static const std::string none;
   if (const auto* n = std::get_if<Number>(&data_)) return n->literal;
-  const auto* s = std::get_if<std::string>(&data_);
-  return s ? *s : none;
+  return held_or_empty<std::string>(data_);
 }
 
 std::string& Value::text() {
   if (auto* n = std::get_if<Number>(&data_)) return n->literal;
-  if (auto* s = std::get_if<std::string>(&data_)) return *s;
-  wrong_type("a number or a string");
+  return held_or_throw<std::string>(data_, "a number or a string");
 }
 
-const std::vector<Value>& Value::items() const {
-  static const std::vector<Value> none;
-  const auto* a = std::get_if<std::vector<Value>>(&data_);
-  return a ? *a : none;
-}
-
-std::vector<Value>& Value::items() {
-  if (auto* a = std::get_if<std::vector<Value>>(&data_)) return *a;
-  wrong_type("an array");
-}
-
-const std::vector<Member>& Value::members() const {
-  static const std::vector<Member> none;
-  const auto* o = std::get_if<std::vector<Member>>(&data_);
-  return o ? *o : none;
-}
-
-std::vector<Member>& Value::members() {
-  if (auto* o = std::get_if<std::vector<Member>>(&data_)) return *o;
-  wrong_type("an object");
-}
+const std::vector<Value>& Value::items() const { return held_or_empty<std::vector<Value>>(data_); }
+std::vector<Value>& Value::items() { return held_or_throw<std::vector<Value>>(data_, "an array"); }
+const std::vector<Member>& Value::members() const { return held_or_empty<std::vector<Member>>(data_); }
+std::vector<Member>& Value::members() { return held_or_throw<std::vector<Member>>(data_, "an object"); }
 
 const Value* Value::find(std::string_view key) const {
   for (const Member& m : members())
