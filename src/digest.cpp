@@ -2,6 +2,11 @@
 
 #include <openssl/evp.h>
 #include <xxhash.h>
+// The library picks SSE2, AVX2 or AVX-512 at run time only through these
+// entry points; the plain ones are built for the baseline CPU (SSE2).
+#if defined(__x86_64__) && __has_include(<xxh_x86dispatch.h>)
+#include <xxh_x86dispatch.h>
+#endif
 
 #include "olot/error.h"
 

@@ -313,6 +313,29 @@ TEST_F(LayerTest, ObserverSeesEveryContentByteInMiBChunks) {
   EXPECT_EQ(run_command("tar -xOf " + path.string() + " models/big.bin"), big);
 }
 
+// The contract NestedSha256 relies on: between begin_file and end_file the
+// output receives the file's content and nothing else.
+TEST_F(LayerTest, BetweenBeginAndEndTheOutputGetsExactlyTheContent) {
+  struct Inside : ContentObserver, ByteSink {
+    void begin_file(size_t) override { inside = true; }
+    void content(const void*, size_t) override {}
+    void end_file(size_t) override {
+      inside = false;
+      files.emplace_back();
+    }
+    void write(const void* data, size_t size) override {
+      if (inside) files.back().append(static_cast<const char*>(data), size);
+    }
+    bool inside = false;
+    std::vector<std::string> files{1};
+  } recorder;
+  const std::string big = random_bytes((1 << 20) + 3, 4);
+  std::string long_name = "models/" + std::string(150, 'n');
+  LayerSpec spec{{file("a", big, "models/sub/a"), file("b", "", long_name), file("c", "xyz", "models/c")}};
+  emit_layer_tar(spec, recorder, &recorder);
+  EXPECT_EQ(recorder.files, (std::vector<std::string>{big, "", "xyz", ""}));
+}
+
 TEST_F(LayerTest, FileOfTheWrongSizeIsADataError) {
   LayerEntry entry = file("w", "hello", "models/w");
   entry.size = 4;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "olot/error.h"
+#include "olot/nested_sha256.h"
 
 namespace olot {
 
@@ -13,36 +14,32 @@ std::string file_name(const std::string& inlayer) {
   return slash == std::string::npos ? inlayer : inlayer.substr(slash + 1);
 }
 
-// XXH3 of each file's content; in the writing pass also its SHA-256, on
-// the `sha` worker thread so that the writing thread only moves bytes.
+// XXH3 of each file's content (recorded in the hashing pass, compared in the
+// writing pass); in the hashing pass also the file's own SHA-256, as a
+// stretch of the layer tar's NestedSha256.
 class FileChecks final : public ContentObserver {
  public:
-  FileChecks(BlobVerifier* sha, const std::atomic<bool>* cancel = nullptr) : sha_(sha), cancel_(cancel) {}
+  explicit FileChecks(NestedSha256* tar = nullptr, const std::atomic<bool>* cancel = nullptr)
+      : tar_(tar), cancel_(cancel) {}
   void begin_file(size_t) override {
     xxh_.emplace();
-    if (sha_) digests_.push_back(sha_->begin_digest());
+    if (tar_) tar_->open_stretch();
   }
   void content(const void* data, size_t size) override {
     if (cancel_ && cancel_->load(std::memory_order_relaxed)) throw Error(Exit::software, "model hashing cancelled");
     xxh_->write(data, size);
-    if (sha_) sha_->feed({static_cast<const unsigned char*>(data), size});
   }
   void end_file(size_t) override {
     checks.push_back(xxh_->finish());
-    if (sha_) sha_->end();
-  }
-  std::vector<Digest> digests() {
-    std::vector<Digest> out;
-    for (auto& d : digests_) out.push_back(d.get());
-    return out;
+    if (tar_) contents.push_back(tar_->close_stretch());
   }
   std::vector<Xxh128> checks;
+  std::vector<Digest> contents;
 
  private:
-  BlobVerifier* sha_;
+  NestedSha256* tar_;
   const std::atomic<bool>* cancel_;
   std::optional<Xxh3Hasher> xxh_;
-  std::vector<std::future<Digest>> digests_;
 };
 
 // Refuses to pass more bytes than the first pass produced: a changed model
@@ -64,13 +61,13 @@ class BoundedSink final : public ByteSink {
   const std::string& path_;
 };
 
-// Produces the layer bytes into `out`; diff_id (the uncompressed tar's
-// digest) into `diff_id` when the layer is compressed.
-void produce(const PlannedLayer& layer, ByteSink& out, Hasher* diff_id, ContentObserver& observer) {
+// Produces the layer bytes into `out`; the uncompressed tar also into
+// `tar` when the layer is compressed.
+void produce(const PlannedLayer& layer, ByteSink& out, ByteSink* tar, ContentObserver& observer) {
   if (layer.spec.compression == Compression::none) return emit_layer_tar(layer.spec, out, &observer);
   Compressor compressor(layer.spec.compression, out);
   CountingSink nothing;
-  TeeSink tee(compressor, diff_id ? static_cast<ByteSink&>(*diff_id) : nothing);
+  TeeSink tee(compressor, tar ? *tar : nothing);
   emit_layer_tar(layer.spec, tee, &observer);
   compressor.finish();
 }
@@ -111,40 +108,52 @@ std::vector<PlannedLayer> plan_layers(const std::vector<ModelFile>& files, const
 }
 
 HashedLayer hash_layer(const PlannedLayer& layer, const std::atomic<bool>* cancel) {
-  Hasher blob(DigestAlg::sha256), diff_id(DigestAlg::sha256);
+  NestedSha256 tar;  // the uncompressed tar, and each file's content inside it
+  Hasher compressed;
+  const bool plain = layer.spec.compression == Compression::none;
   CountingSink count;
-  TeeSink out(blob, count);
-  FileChecks checks(nullptr, cancel);
-  produce(layer, out, &diff_id, checks);
+  TeeSink out(plain ? static_cast<ByteSink&>(tar) : compressed, count);
+  // A packed layer holds several files, so it has no content digest.
+  FileChecks checks(layer.packed ? nullptr : &tar, cancel);
+  produce(layer, out, plain ? nullptr : &tar, checks);
   HashedLayer h;
-  h.digest = blob.finish();
-  h.diff_id = layer.spec.compression == Compression::none ? h.digest : diff_id.finish();
+  h.diff_id = tar.finish();
+  h.digest = plain ? h.diff_id : compressed.finish();
   h.size = count.count();
   h.file_checks = std::move(checks.checks);
+  if (!layer.packed) h.content = checks.contents.front();
   return h;
 }
 
 LayerHasher::LayerHasher(const std::vector<PlannedLayer>& layers, const DigestCache* cache)
-    : layers_(layers), cache_(cache) {
-  if (!layers_.empty()) worker_ = std::thread([this] { work(); });
+    : layers_(layers), cache_(cache), done_(layers.size()) {
+  const size_t workers = std::min<size_t>(layers_.size(), std::thread::hardware_concurrency() >= 2 ? 2 : 1);
+  for (size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
 }
 
 LayerHasher::~LayerHasher() {
   stop_ = true;
-  if (worker_.joinable()) worker_.join();
+  for (std::thread& t : workers_) t.join();
 }
 
+// Layers are taken in order, so the writing pass, which needs them in order,
+// waits at most for the ones being hashed. After a failure no new layer is
+// taken, but the ones in hand finish, so the error reported is that of the
+// lowest layer that failed, whichever worker got there first.
 void LayerHasher::work() {
-  try {
-    for (const PlannedLayer& layer : layers_) {
-      HashedLayer h = hash_or_recall(layer);
+  for (size_t i; !failed_ && (i = next_.fetch_add(1)) < layers_.size();) {
+    try {
+      HashedLayer h = hash_or_recall(layers_[i]);
       std::lock_guard lock(mutex_);
-      done_.push_back(std::move(h));
-      ready_.notify_all();
+      done_[i] = std::move(h);
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (i < lowest_failure_) {
+        lowest_failure_ = i;
+        failure_ = std::current_exception();
+      }
+      failed_ = true;
     }
-  } catch (...) {
-    std::lock_guard lock(mutex_);
-    failure_ = std::current_exception();
     ready_.notify_all();
   }
 }
@@ -179,19 +188,19 @@ CacheEntry cache_entry_for(const NewLayer& layer, const HashedLayer& hashed) {
 
 const HashedLayer& LayerHasher::get(size_t i) {
   std::unique_lock lock(mutex_);
-  ready_.wait(lock, [&] { return done_.size() > i || failure_; });
-  if (done_.size() > i) return done_[i];
-  std::rethrow_exception(failure_);
+  ready_.wait(lock, [&] { return done_[i] || lowest_failure_ <= i; });
+  if (lowest_failure_ <= i) std::rethrow_exception(failure_);
+  return *done_[i];
 }
 
-NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink, BlobVerifier& content_sha) {
+NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink) {
   const std::string& path = layer.spec.files.front().source.string();
   sink.begin_blob(hashed.digest, hashed.size);
   Hasher blob(DigestAlg::sha256);
   bool compressed = layer.spec.compression != Compression::none;
   BoundedSink bounded(sink, hashed.size, path);
   TeeSink rehash(bounded, blob);  // compressed bytes are checked as a whole
-  FileChecks checks(hashed.known_content ? nullptr : &content_sha);
+  FileChecks checks;
   produce(layer, compressed ? static_cast<ByteSink&>(rehash) : bounded, nullptr, checks);
   if (bounded.left() != 0 || checks.checks != hashed.file_checks || (compressed && blob.finish() != hashed.digest))
     fail(Exit::data, "model file changed while reading", path);
@@ -199,7 +208,7 @@ NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink&
   NewLayer out;
   out.digest = hashed.digest;
   out.diff_id = hashed.diff_id;
-  out.content_digest = hashed.known_content ? *hashed.known_content : checks.digests().front();
+  out.content_digest = hashed.content.value_or(Digest{});
   out.size = hashed.size;
   out.media_type = std::string(layer_media_type(layer.spec.compression));
   out.inlayer_path = layer.inlayer_path;

@@ -109,7 +109,7 @@ class Job {
 
     warn_about_layer_count(graph);
     BlobLedger ledger(inventory.blobs);
-    ImageEdit edit = write_model_layers(graph, hasher, sink, ledger, cache ? &*cache : nullptr, verifier);
+    ImageEdit edit = write_model_layers(graph, hasher, sink, ledger, cache ? &*cache : nullptr);
     edit.labels = options_.labels;
     edit.annotations = options_.annotations;
     edit.tag = options_.tag;
@@ -152,7 +152,7 @@ class Job {
 
  private:
   ImageEdit write_model_layers(const Graph& graph, LayerHasher& hasher, Sink& sink, BlobLedger& ledger,
-                               DigestCache* cache, BlobVerifier& content_sha) {
+                               DigestCache* cache) {
     ImageEdit edit;
     for (size_t i = 0; i < planned_.size(); ++i) {
       const HashedLayer& hashed = hasher.get(i);
@@ -167,7 +167,7 @@ class Job {
       bool fresh = !ledger.has(hashed.digest);
       if (progress_) progress_->set_item(planned_[i].inlayer_path);
       edit.layers.push_back(
-          write_layer(planned_[i], hashed, fresh ? sink : static_cast<Sink&>(already_written), content_sha));
+          write_layer(planned_[i], hashed, fresh ? sink : static_cast<Sink&>(already_written)));
       ledger.mark(hashed.digest);
       if (cache && hashed.cache_key) cache->put(*hashed.cache_key, cache_entry_for(edit.layers.back(), hashed));
     }

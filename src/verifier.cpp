@@ -17,7 +17,7 @@ BlobVerifier::~BlobVerifier() {
   {
     std::lock_guard lock(mutex_);
     queue_.clear();
-    queue_.push_back(Job{Job::Kind::stop, {}, {}, {}, nullptr});
+    queue_.push_back(Job{Job::Kind::stop, {}, {}, {}});
   }
   changed_.notify_all();
   worker_.join();
@@ -33,14 +33,7 @@ void BlobVerifier::submit(Job job) {
 }
 
 void BlobVerifier::begin(const Digest& expected, const std::string& entry) {
-  submit(Job{Job::Kind::begin, expected, entry, {}, nullptr});
-}
-
-std::future<Digest> BlobVerifier::begin_digest() {
-  auto result = std::make_shared<std::promise<Digest>>();
-  auto future = result->get_future();
-  submit(Job{Job::Kind::begin, {}, {}, {}, std::move(result)});
-  return future;
+  submit(Job{Job::Kind::begin, expected, entry, {}});
 }
 
 void BlobVerifier::feed(std::span<const unsigned char> data) {
@@ -66,20 +59,19 @@ void BlobVerifier::feed(std::span<const unsigned char> data) {
 
 void BlobVerifier::flush_chunk() {
   if (filling_.capacity() == 0) return;
-  submit(Job{Job::Kind::data, {}, {}, std::move(filling_), nullptr});
+  submit(Job{Job::Kind::data, {}, {}, std::move(filling_)});
   filling_ = {};
 }
 
 void BlobVerifier::end() {
   flush_chunk();
-  submit(Job{Job::Kind::end, {}, {}, {}, nullptr});
+  submit(Job{Job::Kind::end, {}, {}, {}});
 }
 
 void BlobVerifier::work() {
   std::optional<Hasher> hasher;
   Digest expected;
   std::string entry;
-  std::shared_ptr<std::promise<Digest>> result;
   for (;;) {
     Job job;
     {
@@ -94,15 +86,11 @@ void BlobVerifier::work() {
         hasher.emplace(job.expected.alg);
         expected = job.expected;
         entry = job.entry;
-        result = std::move(job.result);
         break;
       case Job::Kind::data: hasher->write(job.chunk.data(), job.chunk.size()); break;
       case Job::Kind::end: {
         Digest actual = hasher->finish();
-        if (result) {
-          result->set_value(actual);
-          result.reset();
-        } else if (actual != expected) {
+        if (actual != expected) {
           std::lock_guard lock(mutex_);
           if (!failure_) failure_ = "blob content does not match its name: " + entry + " (content is " + actual.str() + ")";
         }

@@ -31,7 +31,11 @@ struct LayerSpec {
 };
 
 // Per-file observer of the content bytes (the file's own SHA-256 and XXH3
-// are computed by the caller's observers).
+// are computed by the caller's observers). emit_layer_tar calls begin_file
+// just before the file's first content byte goes to `out` and end_file just
+// after its last, and content() with each chunk just before the same chunk
+// goes to `out`: between the two calls `out` receives exactly the content,
+// which is how a NestedSha256 behind `out` hashes the file inside the tar.
 struct ContentObserver {
   virtual ~ContentObserver() = default;
   virtual void begin_file(size_t index) = 0;

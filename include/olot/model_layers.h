@@ -1,5 +1,5 @@
 // Stage 3b, the model layers (SPEC §6, §10): planned from the model files,
-// hashed in a first pass on a worker thread while the input streams, and
+// hashed in a first pass on worker threads while the input streams, and
 // written in a second pass that re-checks every file with XXH3-128, so a
 // file that changed in between fails instead of yielding a layer whose
 // digest does not match its bytes.
@@ -7,7 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -20,7 +20,6 @@
 #include "olot/model_files.h"
 #include "olot/rewrite.h"
 #include "olot/sink.h"
-#include "olot/verifier.h"
 
 namespace olot {
 
@@ -47,12 +46,14 @@ struct HashedLayer {
   Digest digest, diff_id;
   uint64_t size = 0;
   std::vector<Xxh128> file_checks;    // one per file of the layer
-  std::optional<Digest> known_content;  // from the cache: no SHA-256 of the file needed
-  std::optional<CacheKey> cache_key;    // where to remember this layer
+  std::optional<Digest> content;      // the file's own SHA-256; none for a packed layer
+  std::optional<CacheKey> cache_key;  // where to remember this layer
 };
 
-// The first pass, on its own thread, in layer order; layers found in
-// `cache` are not read at all.
+// The first pass, on worker threads while the input streams: two layers at
+// a time when there are two cores (the writing pass only moves bytes and
+// XXH3-checks them, so one hashing thread would leave a core idle). Layers
+// found in `cache` are not read at all.
 class LayerHasher {
  public:
   LayerHasher(const std::vector<PlannedLayer>& layers, const DigestCache* cache);
@@ -60,7 +61,8 @@ class LayerHasher {
   LayerHasher(const LayerHasher&) = delete;
   LayerHasher& operator=(const LayerHasher&) = delete;
 
-  // Waits for layer i; rethrows what the first pass failed with.
+  // Waits for layer i; rethrows the failure of the lowest layer that failed,
+  // if that is layer i or one before it.
   const HashedLayer& get(size_t i);
 
  private:
@@ -70,12 +72,15 @@ class LayerHasher {
 
   const std::vector<PlannedLayer>& layers_;
   const DigestCache* cache_;
-  std::deque<HashedLayer> done_;  // references stay valid as it grows
+  std::vector<std::optional<HashedLayer>> done_;  // by layer index
+  size_t lowest_failure_ = SIZE_MAX;              // the layer index of failure_
   std::exception_ptr failure_;
-  std::atomic<bool> stop_ = false;
+  std::atomic<size_t> next_ = 0;                  // the next layer a worker takes
+  std::atomic<bool> failed_ = false;              // no worker takes another layer
+  std::atomic<bool> stop_ = false;                // cancels the layers being hashed
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::thread worker_;
+  std::vector<std::thread> workers_;
 };
 
 // `cancel`, when it turns true, stops the pass early (with an exception).
@@ -83,8 +88,7 @@ HashedLayer hash_layer(const PlannedLayer& layer, const std::atomic<bool>* cance
 
 // The second pass: writes the layer blob to `sink` (which may be a NullSink
 // when the blob is already in the output) and returns its descriptor facts.
-// The files' own SHA-256s are computed on `content_sha`'s thread.
-NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink, BlobVerifier& content_sha);
+NewLayer write_layer(const PlannedLayer& layer, const HashedLayer& hashed, Sink& sink);
 
 // What the cache should remember of a layer after its writing pass.
 CacheEntry cache_entry_for(const NewLayer& layer, const HashedLayer& hashed);

@@ -6,8 +6,6 @@
 
 #include <condition_variable>
 #include <deque>
-#include <future>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -27,9 +25,6 @@ class BlobVerifier {
   BlobVerifier& operator=(const BlobVerifier&) = delete;
 
   void begin(const Digest& expected, const std::string& entry);
-  // Hashes the next bytes without an expected digest (a model file's own
-  // SHA-256 in the writing pass); the digest arrives once end() is reached.
-  std::future<Digest> begin_digest();
   void feed(std::span<const unsigned char> data);
   void end();
   // Waits until every blob handed over is hashed; throws Error(Exit::data)
@@ -44,7 +39,6 @@ class BlobVerifier {
     Digest expected;
     std::string entry;
     std::vector<unsigned char> chunk;
-    std::shared_ptr<std::promise<Digest>> result;  // set instead of comparing
   };
   void submit(Job job);
   void flush_chunk();

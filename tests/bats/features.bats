@@ -806,6 +806,50 @@ EOF
 
 # ================================================================ --cache (§10)
 
+# tails_model DIR — files whose sizes end at every offset that matters to a
+# block hash (0, 1, 55, 56, 63, 64, 65 bytes into a block, tar-block and
+# 1 MiB-read boundaries), and one behind a GNU long-name header.
+tails_model() {
+  local n
+  mkdir -p "$1/sub"
+  for n in 0 1 55 56 63 64 65 511 512 513 1048575 1048577 3000001; do head -c "$n" /dev/urandom >"$1/f$n"; done
+  head -c 5000 /dev/urandom >"$1/sub/$(printf 'long%.0s' {1..40})"
+}
+
+# assert_layer_digests DIR — in the extracted output DIR (root entry 0 a
+# manifest, model added from $TAILS): each model layer's content digest is
+# sha256sum of its file, and its diff_id the sha256 of its tar.
+assert_layer_digests() {
+  local dir=$1 man cfg i n digest path
+  man=$(root_doc "$dir")
+  cfg=$(config_doc "$dir" "$man")
+  n=$(jq '.layers | length' "$man")
+  for ((i = n - $(model_files "$TAILS" | wc -l); i < n; i++)); do
+    digest=$(jq -r ".layers[$i].digest" "$man")
+    path=$(jq -r ".layers[$i].annotations[\"olot.layer.content.inlayerpath\"]" "$man")
+    assert_equal "$(jq -r ".layers[$i].annotations[\"olot.layer.content.digest\"]" "$man")" "$(sha256_of "$TAILS/${path#/models/}")"
+    assert_equal "$(jq -r ".rootfs.diff_ids[$i]" "$cfg")" "$(uncompressed_digest "$(blob "$dir" "$digest")")"
+  done
+}
+
+@test "hashing: files of every tail length get sha256sum's digests, plain and gzip; pipes, -i/-o and one CPU give the same bytes" {
+  local o=$BATS_TEST_TMPDIR
+  TAILS=$o/tails
+  tails_model "$TAILS"
+  ok_filter "$BASE_TAR" "$o/plain.tar" -m "$TAILS"
+  assert_layer_digests "$o/plain.tar.d"
+  ok_filter "$BASE_TAR" "$o/gzip.tar" -m "$TAILS" --compression gzip
+  assert_layer_digests "$o/gzip.tar.d"
+  # The hashing workers, pipe buffers and output gathering must not show.
+  cat "$BASE_TAR" | olot_filter --mtime "$MTIME" -m "$TAILS" | cat >"$o/piped.tar"
+  cmp "$o/plain.tar" "$o/piped.tar" || fail "reading and writing pipes changed the output"
+  olot_filter --mtime "$MTIME" -m "$TAILS" -i "$BASE_TAR" -o "$o/files.tar"
+  cmp "$o/plain.tar" "$o/files.tar" || fail "-i and -o changed the output"
+  command -v taskset >/dev/null || skip "taskset is not installed: the one-CPU run is not checked"
+  taskset -c 0 "$OLOT_FILTER" --mtime "$MTIME" -m "$TAILS" <"$BASE_TAR" >"$o/one-cpu.tar"
+  cmp "$o/plain.tar" "$o/one-cpu.tar" || fail "one CPU changed the output"
+}
+
 @test "cache: a cold and a warm cache give the bytes of a run without one; the warm run reads each model byte once" {
   local o=$BATS_TEST_TMPDIR c=$BATS_TEST_TMPDIR/cache/sub
   ok_filter "$BASE_TAR" "$o/nocache.tar" -m model -c model/README.md
