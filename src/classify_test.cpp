@@ -27,8 +27,12 @@ void expect_refused(const EntryHeader& h, const std::string& why_contains = "") 
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Exit::data) << h.path;
     std::string what = e.what();
-    if (!h.path.empty()) EXPECT_NE(what.find(h.path), std::string::npos) << "message does not name the entry: " << what;
-    if (!why_contains.empty()) EXPECT_NE(what.find(why_contains), std::string::npos) << what;
+    if (!h.path.empty()) {
+      EXPECT_NE(what.find(h.path), std::string::npos) << "message does not name the entry: " << what;
+    }
+    if (!why_contains.empty()) {
+      EXPECT_NE(what.find(why_contains), std::string::npos) << what;
+    }
   }
 }
 

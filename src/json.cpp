@@ -249,9 +249,10 @@ class Reader {
         std::vector<Member>& scratch = scratch_at(member_scratch_, depth);
         for (auto item : get(v.get_object())) {
           od::field field = get(std::move(item));
-          // The key view points into the parser's string buffer: copy it
-          // before reading the value overwrites that.
-          std::string key(get(field.unescaped_key()));
+          auto plain = without_escapes(field.key().raw());
+          // An unescaped key points into the parser's string buffer: copy
+          // it before reading the value overwrites that.
+          std::string key(plain ? *plain : get(field.unescaped_key()));
           Value member = value(field.value(), depth + 1);
           scratch.push_back({std::move(key), std::move(member)});
         }
@@ -261,8 +262,11 @@ class Reader {
       }
       case od::json_type::number:
         return number(v.raw_json_token());
-      case od::json_type::string:
-        return Value::make_string(std::string(get(v.get_string())));
+      case od::json_type::string: {
+        auto plain = without_escapes(v.raw_json_token().data() + 1);  // past the opening quote
+        // Left unconsumed, the value is skipped by the enclosing iteration.
+        return Value::make_string(std::string(plain ? *plain : get(v.get_string())));
+      }
       case od::json_type::boolean: {
         std::string_view token = v.raw_json_token();
         bool b = get(v.get_bool());
@@ -275,6 +279,19 @@ class Reader {
         return Value::make_null();
     }
     fail("unknown value type");
+  }
+
+  // A string's content, read straight from the input, when it has no escape
+  // (nearly every string does): get_string() and unescaped_key() would copy
+  // each into the parser's string buffer first, which then grows to the
+  // document's total string length and adds that to the peak (SPEC §11).
+  // Stage 1 has checked the document's UTF-8, its control characters and
+  // that every string is closed.
+  static std::optional<std::string_view> without_escapes(const char* content) {
+    const char* end = content;
+    while (*end != '"' && *end != '\\') ++end;
+    if (*end == '\\') return std::nullopt;
+    return std::string_view(content, static_cast<size_t>(end - content));
   }
 
   // A raw token runs up to the next token, so it carries trailing whitespace.

@@ -157,7 +157,7 @@ class Job {
     for (size_t i = 0; i < planned_.size(); ++i) {
       const HashedLayer& hashed = hasher.get(i);
       bool wanted = std::any_of(graph.targets.begin(), graph.targets.end(), [&](const Digest& t) {
-        return !has_layer(graph.nodes.at(t), hashed.digest, planned_[i].inlayer_path);
+        return !has_layer(graph.nodes.at(t).doc, hashed.digest, planned_[i].inlayer_path);
       });
       if (!wanted) {
         warnings_.note("already present in every image: " + planned_[i].inlayer_path);

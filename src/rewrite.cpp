@@ -17,6 +17,14 @@ constexpr std::string_view inlayer_key = "olot.layer.content.inlayerpath";
 constexpr std::string_view modelpack_artifact = "application/vnd.cncf.model.manifest.v1+json";
 constexpr std::string_view modelpack_config = "application/vnd.cncf.model.config.v1+json";
 
+// What the rest of the rewrite needs of an input document once its tree has
+// been moved out of the graph to be edited.
+struct NodeFacts {
+  std::optional<Digest> subject;  // what a referrer points to
+  bool modelpack = false;         // a ModelPack manifest
+  std::vector<Digest> documents;  // the buffered documents it points to (not its layers)
+};
+
 struct Outcome {
   Digest digest;
   uint64_t size = 0;
@@ -75,15 +83,17 @@ Value history_entry(const std::string& created, const std::string& created_by) {
 
 class Rewriter {
  public:
-  Rewriter(const Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings)
-      : graph_(graph), inventory_(inventory), edit_(edit), warnings_(warnings) {}
+  Rewriter(Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings)
+      : graph_(graph), inventory_(inventory), edit_(edit), warnings_(warnings) {
+    for (const auto& [digest, node] : graph_.nodes) facts_[digest] = facts_of(node.doc);
+  }
 
   Rewritten run() {
     for (const Digest& d : graph_.order) {
-      const Node& node = graph_.nodes.at(d);
+      Node& node = graph_.nodes.at(d);
       outcomes_[d] = node.kind == NodeKind::index ? rewrite_index(node) : rewrite_manifest(node);
     }
-    Value root = graph_.root;
+    Value root = std::move(graph_.root);
     bool changed = rewrite_children(root, "index.json", true);
     result_.index_json = changed ? json::dump(root) : *inventory_.index_json;
     order_documents();
@@ -92,8 +102,20 @@ class Rewriter {
   }
 
  private:
+  NodeFacts facts_of(const Value& doc) const {
+    NodeFacts f;
+    if (const Value* subject = doc.find("subject"); subject && subject->string_at("digest"))
+      f.subject = Digest::parse(*subject->string_at("digest"));
+    const std::string* artifact = doc.string_at("artifactType");
+    f.modelpack = artifact && *artifact == modelpack_artifact;
+    f.documents = document_children(doc);
+    return f;
+  }
+
   // --- manifests ---------------------------------------------------------
-  Outcome rewrite_manifest(const Node& node) {
+  // The tree is moved out of the graph, not copied: a manifest of thousands
+  // of layers would otherwise be held twice at the peak (SPEC §11).
+  Outcome rewrite_manifest(Node& node) {
     bool target = node.runnable && node.selected;
     bool edits = !edit_.layers.empty() || !edit_.labels.empty() || !edit_.annotations.empty();
     // Most manifests of a pass-through stay as they are: no copy of them.
@@ -102,7 +124,7 @@ class Rewriter {
       o.holds_image = target;
       return o;
     }
-    Value doc = node.doc;
+    Value doc = std::move(node.doc);
     bool changed = convert_manifest(node, doc);
     if (target && add_model(node, doc)) {
       changed = true;
@@ -163,10 +185,10 @@ class Rewriter {
     return true;
   }
 
-  std::vector<const NewLayer*> layers_to_add(const Node& node) {
+  std::vector<const NewLayer*> layers_to_add(const Node& node, const Value& doc) {
     std::vector<const NewLayer*> out;
     for (const NewLayer& layer : edit_.layers) {
-      if (has_layer(node, layer.digest, layer.inlayer_path))
+      if (has_layer(doc, layer.digest, layer.inlayer_path))
         warnings_.note("already present, not added again: " + layer.inlayer_path + " in " + node.where);
       else
         out.push_back(&layer);
@@ -174,8 +196,8 @@ class Rewriter {
     return out;
   }
 
-  bool add_model(const Node& node, Value& doc) {
-    auto layers = layers_to_add(node);
+  bool add_model(Node& node, Value& doc) {
+    auto layers = layers_to_add(node, doc);
     bool annotations_change = false;
     Value annotations = doc.find("annotations") && doc.find("annotations")->is_object() ? *doc.find("annotations")
                                                                                        : Value::make_object();
@@ -223,7 +245,7 @@ class Rewriter {
   }
 
   // --- configs -----------------------------------------------------------
-  std::pair<Digest, uint64_t> rewrite_config(const Node& node, const std::vector<const NewLayer*>& layers,
+  std::pair<Digest, uint64_t> rewrite_config(Node& node, const std::vector<const NewLayer*>& layers,
                                              size_t base_layers) {
     if (!node.config_doc)
       fail(Exit::data, "config is too large to buffer or not JSON",
@@ -232,7 +254,7 @@ class Rewriter {
     for (const NewLayer* l : layers) key += "," + l->digest.str();
     if (auto it = configs_.find(key); it != configs_.end()) return it->second;
 
-    Value cfg = *node.config_doc;
+    Value cfg = std::move(*node.config_doc);  // each manifest node parsed its own copy
     Value& rootfs = object_at(cfg, "rootfs");
     if (!rootfs.find("type")) rootfs.set("type", Value::make_string("layers"));
     Value& diff_ids = array_at(rootfs, "diff_ids");
@@ -271,38 +293,33 @@ class Rewriter {
   }
 
   // --- indexes -----------------------------------------------------------
-  Outcome rewrite_index(const Node& node) {
-    Value doc = node.doc;
+  Outcome rewrite_index(Node& node) {
+    Value doc = std::move(node.doc);
+    // Asked of the entries before rewrite_children renames them.
+    bool holds = any_child(doc, [&](const Digest& d) { return outcomes_.count(d) && outcomes_.at(d).holds_image; });
+    bool add_modelpack = edit_.add_modelpack && any_child(doc, [&](const Digest& d) { return modified_images_.count(d); }) &&
+                         !any_child(doc, [&](const Digest& d) { return facts_.count(d) && facts_.at(d).modelpack; });
     bool changed = convert_own_type(node, doc);
     changed = rewrite_children(doc, node.where, false) || changed;
-    if (edit_.add_modelpack && holds_modified_image(node) && !holds_modelpack(node)) {
+    if (add_modelpack) {
       array_at(doc, "manifests").push_back(modelpack_descriptor());
       changed = true;
     }
     Outcome o = finish(node, std::move(doc), changed, Document::Kind::index);
-    o.holds_image = std::any_of(node.doc.find("manifests")->items().begin(), node.doc.find("manifests")->items().end(),
-                                [&](const Value& c) { return holds_image(c); });
+    o.holds_image = holds;
     return o;
   }
 
-  // --- ModelPack (SPEC §6.5) ---------------------------------------------
-  bool holds_modified_image(const Node& index) const {
-    const Value* children = index.doc.find("manifests");
+  template <typename Pred>
+  static bool any_child(const Value& index, Pred pred) {
+    const Value* children = index.find("manifests");
     return std::any_of(children->items().begin(), children->items().end(), [&](const Value& c) {
       auto d = Digest::parse(c.string_at("digest") ? *c.string_at("digest") : "");
-      return d && modified_images_.count(*d);
+      return d && pred(*d);
     });
   }
 
-  bool holds_modelpack(const Node& index) const {
-    const Value* children = index.doc.find("manifests");
-    return std::any_of(children->items().begin(), children->items().end(), [&](const Value& c) {
-      auto d = Digest::parse(c.string_at("digest") ? *c.string_at("digest") : "");
-      auto child = d ? graph_.nodes.find(*d) : graph_.nodes.end();
-      const std::string* t = child != graph_.nodes.end() ? child->second.doc.string_at("artifactType") : nullptr;
-      return t && *t == modelpack_artifact;
-    });
-  }
+  // --- ModelPack (SPEC §6.5) ---------------------------------------------
 
   // One ModelPack manifest serves every index: it holds the same layers.
   // Its index entry carries no artifactType: skopeo 1.9 cannot push an
@@ -430,14 +447,12 @@ class Rewriter {
 
   bool stale_reference(const Value& entry, const std::string& where) {
     auto digest = Digest::parse(*entry.string_at("digest"));
-    auto node = graph_.nodes.find(*digest);
+    auto facts = facts_.find(*digest);
     std::string target;
     const Value* annotations = entry.find("annotations");
     if (const std::string* ref = annotations ? annotations->string_at("vnd.docker.reference.digest") : nullptr)
       target = *ref;
-    if (node != graph_.nodes.end())
-      if (const Value* subject = node->second.doc.find("subject"); subject && subject->string_at("digest"))
-        target = *subject->string_at("digest");
+    if (facts != facts_.end() && facts->second.subject) target = facts->second.subject->str();
     auto target_digest = Digest::parse(target);
     if (!target_digest || !(replaced_.count(*target_digest) || graph_.pruned.count(*target_digest))) return false;
     warnings_.warn("dropped " + digest->str() + " from " + where + ": it refers to " + target_digest->str() +
@@ -447,13 +462,17 @@ class Rewriter {
     return true;
   }
 
-  Outcome finish(const Node& node, Value doc, bool changed, Document::Kind kind) {
+  // An unchanged document's tree goes back into the graph.
+  Outcome finish(Node& node, Value doc, bool changed, Document::Kind kind) {
     std::string type(media::to_oci(node.media_type));
-    if (!changed) return {node.digest, node.size, type};
+    if (!changed) {
+      node.doc = std::move(doc);
+      return {node.digest, node.size, type};
+    }
     std::string bytes = json::dump(doc);
     Digest digest = digest_of(bytes);
     replaced_.insert(node.digest);
-    fresh_children_[digest] = children_of(doc);
+    fresh_children_[digest] = document_children(doc);
     result_.documents.push_back({kind, digest, bytes, type, node.digest});
     return {digest, bytes.size(), type};
   }
@@ -483,6 +502,16 @@ class Rewriter {
       if (!reachable.count(d)) result_.dropped.insert(d);
   }
 
+  // The documents a manifest or index points to: input documents and new
+  // ones; layers are left out (they are no candidates for dropping, and a
+  // manifest may list thousands).
+  std::vector<Digest> document_children(const Value& doc) const {
+    std::vector<Digest> out;
+    for (const Digest& d : children_of(doc))
+      if (inventory_.documents.count(d) || graph_.nodes.count(d) || fresh_children_.count(d)) out.push_back(d);
+    return out;
+  }
+
   // The digests a manifest or index points to.
   static std::vector<Digest> children_of(const Value& doc) {
     std::vector<Digest> out;
@@ -502,7 +531,7 @@ class Rewriter {
   // outside the graph are configs, which point to nothing: parsing a large
   // one here would set the peak memory of the whole run.
   std::vector<Digest> old_children(const Digest& d) const {
-    if (auto n = graph_.nodes.find(d); n != graph_.nodes.end()) return children_of(n->second.doc);
+    if (auto f = facts_.find(d); f != facts_.end()) return f->second.documents;
     if (!graph_.pruned.count(d)) return {};
     if (auto doc = inventory_.documents.find(d); doc != inventory_.documents.end())
       return children_of(json::parse(doc->second, d.str()));
@@ -514,16 +543,17 @@ class Rewriter {
       if (!reachable.insert(child).second) continue;
       if (auto f = fresh_children_.find(child); f != fresh_children_.end())
         walk(f->second, reachable);
-      else if (auto n = graph_.nodes.find(child); n != graph_.nodes.end())
-        walk(children_of(n->second.doc), reachable);
+      else if (auto n = facts_.find(child); n != facts_.end())
+        walk(n->second.documents, reachable);
     }
   }
 
-  const Graph& graph_;
+  Graph& graph_;
   const Inventory& inventory_;
   const ImageEdit& edit_;
   Warnings& warnings_;
   Rewritten result_;
+  std::map<Digest, NodeFacts> facts_;
   std::map<Digest, Outcome> outcomes_;
   std::map<std::string, std::pair<Digest, uint64_t>> configs_;
   std::set<Digest> replaced_;
@@ -534,8 +564,8 @@ class Rewriter {
 
 }  // namespace
 
-bool has_layer(const Node& manifest, const Digest& digest, const std::string& inlayer_path) {
-  const Value* layers = manifest.doc.find("layers");
+bool has_layer(const json::Value& manifest, const Digest& digest, const std::string& inlayer_path) {
+  const Value* layers = manifest.find("layers");
   if (!layers || !layers->is_array()) return false;
   return std::any_of(layers->items().begin(), layers->items().end(), [&](const Value& l) {
     const std::string* d = l.string_at("digest");
@@ -545,7 +575,7 @@ bool has_layer(const Node& manifest, const Digest& digest, const std::string& in
   });
 }
 
-Rewritten rewrite(const Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings) {
+Rewritten rewrite(Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings) {
   return Rewriter(graph, inventory, edit, warnings).run();
 }
 

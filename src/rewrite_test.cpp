@@ -478,12 +478,12 @@ TEST(RewriteIdempotent, HasLayerMatchesDigestAndPath) {
   node.doc = json::parse(R"({"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" + n.digest.str() +
                              R"(","size":22,"annotations":{"olot.layer.content.inlayerpath":"/models/model.bin"}}]})",
                          "manifest");
-  EXPECT_TRUE(has_layer(node, n.digest, "/models/model.bin"));
-  EXPECT_FALSE(has_layer(node, n.digest, "/models/other.bin"));
-  EXPECT_FALSE(has_layer(node, digest_of("other"), "/models/model.bin"));
+  EXPECT_TRUE(has_layer(node.doc, n.digest, "/models/model.bin"));
+  EXPECT_FALSE(has_layer(node.doc, n.digest, "/models/other.bin"));
+  EXPECT_FALSE(has_layer(node.doc, digest_of("other"), "/models/model.bin"));
   Node empty;
   empty.doc = json::parse("{}", "manifest");
-  EXPECT_FALSE(has_layer(empty, n.digest, "/models/model.bin"));
+  EXPECT_FALSE(has_layer(empty.doc, n.digest, "/models/model.bin"));
 }
 
 // The descriptor an earlier run left for n.

@@ -75,16 +75,25 @@ void TarSource::fail_from_archive(const std::string& while_doing) {
   throw Error(Exit::data, while_doing + ": " + where + " (" + (why ? why : "unknown tar error") + ")");
 }
 
-uint64_t TarSource::position() const { return static_cast<uint64_t>(archive_filter_bytes(archive_.get(), 0)); }
+uint64_t TarSource::position() const {
+  return archive_ ? static_cast<uint64_t>(archive_filter_bytes(archive_.get(), 0)) : final_position_;
+}
 
 bool TarSource::next(EntryHeader& header) {
+  if (!archive_) return false;
   archive_entry* entry = nullptr;
   int r = archive_read_next_header(archive_.get(), &entry);
   if (r == ARCHIVE_EOF) {
     // libarchive treats end of input at a block boundary as the end of the
     // archive; the two zero blocks, when present, were consumed after the
     // last entry.
-    missing_end_marker_ = position() < end_of_last_entry_ + 1024;
+    final_position_ = position();
+    missing_end_marker_ = final_position_ < end_of_last_entry_ + 1024;
+    // The reader's buffers and any decompressor window are not needed any
+    // more, and would add to the peak while the documents are parsed.
+    archive_.reset();
+    std::vector<unsigned char>().swap(buffer_);
+    entry_done_ = true;
     return false;
   }
   // ARCHIVE_RETRY means a damaged header; libarchive would skip ahead to

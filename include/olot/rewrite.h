@@ -66,8 +66,11 @@ struct Rewritten {
 };
 
 // True if the image manifest already has this layer at this path.
-bool has_layer(const Node& manifest, const Digest& digest, const std::string& inlayer_path);
+bool has_layer(const json::Value& manifest, const Digest& digest, const std::string& inlayer_path);
 
-Rewritten rewrite(const Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings);
+// Moves the trees of the documents it changes (node docs, config_docs and
+// the root) out of `graph` instead of copying them, so that a large document
+// is held once; the graph's structure (nodes, order, configs) stays valid.
+Rewritten rewrite(Graph& graph, const Inventory& inventory, const ImageEdit& edit, Warnings& warnings);
 
 }  // namespace olot

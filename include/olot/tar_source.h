@@ -29,7 +29,8 @@ class TarSource {
   TarSource(const TarSource&) = delete;
   TarSource& operator=(const TarSource&) = delete;
 
-  // Advances to the next entry; false at the end of the archive.
+  // Advances to the next entry; false at the end of the archive, where the
+  // reader lets go of its buffers.
   bool next(EntryHeader& header);
   // The next piece of the current entry's data, sparse holes as zeros; an
   // empty span once the entry is complete. Valid until the next call.
@@ -58,6 +59,7 @@ class TarSource {
   int64_t pending_offset_ = 0;
   bool missing_end_marker_ = false;
   uint64_t end_of_last_entry_ = 0;
+  uint64_t final_position_ = 0;  // position() once the archive is released
 };
 
 }  // namespace olot
