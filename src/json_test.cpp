@@ -78,6 +78,18 @@ TEST(JsonRoundTrip, EscapesDecodeToUtf8AndReencodeRaw) {
   EXPECT_EQ(dump(v), "{\"k\xc3\xa9y\":\"\xc3\xa9\",\"pair\":\"\xf0\x9f\x98\x80\",\"slash\":\"/\"}");
 }
 
+TEST(JsonRoundTrip, KeysAndValuesWithAndWithoutEscapesSideBySide) {
+  Value v = parse(R"({"plain":"value","a\"b":"c\\d","":"","e":["","x\u0041y","z"]})", "test");
+  ASSERT_EQ(v.members().size(), 4u);
+  EXPECT_EQ(*v.string_at("plain"), "value");
+  EXPECT_EQ(*v.string_at("a\"b"), "c\\d");
+  EXPECT_EQ(*v.string_at(""), "");
+  const auto& e = v.find("e")->items();
+  EXPECT_EQ(e[0].text(), "");
+  EXPECT_EQ(e[1].text(), "xAy");
+  EXPECT_EQ(e[2].text(), "z");
+}
+
 TEST(JsonRoundTrip, ControlCharactersAndQuotes) {
   const std::string text = R"(["\"\\","\b\f\n\r\t","\u0001\u001f","\u0000"])";
   Value v = parse(text, "test");
@@ -233,6 +245,10 @@ TEST(JsonErrors, BadStrings) {
   expect_malformed("\"\xed\xa0\x80\"");  // UTF-8-encoded surrogate
   expect_malformed("\"\x01\"");        // unescaped control character
   expect_malformed("[\"a\nb\"]");
+  // Strings without escapes are read straight from the input: the same checks hold.
+  expect_malformed("{\"a\x01\":1}");
+  expect_malformed("{\"a\":\"x\x1fy\"}");
+  expect_malformed("{\"a\":[\"ok\",\"\xc3\"]}");
   expect_malformed(R"("\x")");
   expect_malformed(R"("\u12")");
   expect_malformed(R"("\u12g4")");
