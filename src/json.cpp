@@ -264,8 +264,11 @@ class Reader {
         return number(v.raw_json_token());
       case od::json_type::string: {
         auto plain = without_escapes(v.raw_json_token().data() + 1);  // past the opening quote
-        // Left unconsumed, the value is skipped by the enclosing iteration.
-        return Value::make_string(std::string(plain ? *plain : get(v.get_string())));
+        if (!plain) return Value::make_string(std::string(get(v.get_string())));
+        // Consumed, not skipped: skipping an unread value would let the
+        // enclosing container accept what follows it, as in ["a":1].
+        get(v.get_raw_json_string());
+        return Value::make_string(std::string(*plain));
       }
       case od::json_type::boolean: {
         std::string_view token = v.raw_json_token();

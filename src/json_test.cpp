@@ -226,6 +226,15 @@ TEST(JsonErrors, BadStructure) {
     expect_malformed(text);
 }
 
+TEST(JsonErrors, AStringFollowedByAColonOutsideAnObject) {
+  // Found by json_fuzz: a string read without unescaping must still be
+  // consumed, or the container after it skips the stray ':'.
+  expect_malformed(R"([[["digest":]]]])");
+  expect_malformed(R"(["a":1])");
+  expect_malformed(R"({"a":"b":1})");
+  expect_malformed(R"({"a":["b" "c"]})");
+}
+
 TEST(JsonErrors, BadLiterals) {
   for (std::string_view text : {"tru", "[tru]", "{\"a\":tru}", "truex", "[true1]", "nul", "nully ", "[nully ]",
                                 "[null1]", "fals", "True", "NULL", "undefined", "x"})
