@@ -21,12 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class StringSink final : public ByteSink {
- public:
-  void write(const void* data, size_t size) override { bytes.append(static_cast<const char*>(data), size); }
-  using ByteSink::write;
-  std::string bytes;
-};
+using olot::testing::StringSink;
 
 std::string field(const std::string& block, size_t offset, size_t width) { return block.substr(offset, width); }
 

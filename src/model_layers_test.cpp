@@ -13,12 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class StringSink final : public ByteSink {
- public:
-  void write(const void* data, size_t size) override { bytes.append(static_cast<const char*>(data), size); }
-  using ByteSink::write;
-  std::string bytes;
-};
+using olot::testing::StringSink;
 
 class ModelLayersTest : public ::testing::Test {
  protected:

@@ -27,13 +27,11 @@ class NestedSha256::Lanes {
 
 namespace {
 
-// Two OpenSSL contexts: every byte is hashed twice.
-class OpenSslLanes final : public NestedSha256::Lanes {
+// The stream's lane and the open stretch's, of either engine's lane type
+// (anything with a finish() that gives the Digest).
+template <typename Lane>
+class LanePair : public NestedSha256::Lanes {
  public:
-  void write(const unsigned char* data, size_t size) override {
-    stream_.write(data, size);
-    if (stretch_) stretch_->write(data, size);
-  }
   void open_stretch() override { stretch_.emplace(); }
   Digest close_stretch() override {
     Digest d = stretch_->finish();
@@ -42,9 +40,18 @@ class OpenSslLanes final : public NestedSha256::Lanes {
   }
   Digest finish() override { return stream_.finish(); }
 
- private:
-  Hasher stream_;
-  std::optional<Hasher> stretch_;
+ protected:
+  Lane stream_;
+  std::optional<Lane> stretch_;
+};
+
+// Two OpenSSL contexts: every byte is hashed twice.
+class OpenSslLanes final : public LanePair<Hasher> {
+ public:
+  void write(const unsigned char* data, size_t size) override {
+    stream_.write(data, size);
+    if (stretch_) stretch_->write(data, size);
+  }
 };
 
 #ifdef OLOT_HAVE_SHA_NI
@@ -169,7 +176,7 @@ struct Sha256Lane {
   }
 };
 
-class ShaNiLanes final : public NestedSha256::Lanes {
+class ShaNiLanes final : public LanePair<Sha256Lane> {
  public:
   void write(const unsigned char* data, size_t size) override {
     if (!stretch_) return stream_.absorb(data, size);
@@ -180,13 +187,6 @@ class ShaNiLanes final : public NestedSha256::Lanes {
     }
     absorb_both(data, size);
   }
-  void open_stretch() override { stretch_.emplace(); }
-  Digest close_stretch() override {
-    Digest d = stretch_->finish();
-    stretch_.reset();
-    return d;
-  }
-  Digest finish() override { return stream_.finish(); }
 
  private:
   // Both lanes are at the same block offset, so their pending bytes are the
@@ -214,9 +214,6 @@ class ShaNiLanes final : public NestedSha256::Lanes {
     stretch_->top_up(d, n);
     stream_.top_up(data, size);
   }
-
-  Sha256Lane stream_;
-  std::optional<Sha256Lane> stretch_;
 };
 
 #endif  // OLOT_HAVE_SHA_NI

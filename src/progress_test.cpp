@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "test_support.h"
+
 namespace olot {
 namespace {
 
@@ -66,12 +68,7 @@ class LiveLog {
   File file_;
 };
 
-class StringSink final : public ByteSink {
- public:
-  void write(const void* data, size_t size) override { bytes.append(static_cast<const char*>(data), size); }
-  using ByteSink::write;
-  std::string bytes;
-};
+using olot::testing::StringSink;
 
 TEST(FormatBytes, PicksTheUnitAndPrecision) {
   EXPECT_EQ(format_bytes(0), "0 B");

@@ -5,9 +5,18 @@
 
 #include <string>
 
+#include "olot/byte_sink.h"
 #include "olot/error.h"
 
 namespace olot::testing {
+
+// Collects everything written to it.
+class StringSink final : public ByteSink {
+ public:
+  void write(const void* data, size_t size) override { bytes.append(static_cast<const char*>(data), size); }
+  using ByteSink::write;
+  std::string bytes;
+};
 
 // Runs `fn`, expecting an olot::Error with `code` whose message contains `text`.
 template <typename Fn>
