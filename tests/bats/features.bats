@@ -480,10 +480,7 @@ EOF
   (cd "$l" && tar -cf "$o/in.tar" oci-layout blobs extra.txt index.json)
   olot_filter --mtime "$MTIME" -m "$MODEL" <"$o/in.tar" >"$o/plain.tar" 2>"$o/plain.err"
   grep -q '^olot-filter: warning: .*extra.txt' "$o/plain.err" || fail "no warning: $(cat "$o/plain.err")"
-  cat >"$o/run.sh" <<EOF
-"$SLOWCAT" "$o/in.tar" 1.5 | "$OLOT_FILTER" --mtime "$MTIME" -m "$MODEL" >"$o/tty.tar"
-EOF
-  in_pty "$o/tty.log" "$o/run.sh"
+  slow_filter_in_pty "$o/in.tar" "$o/tty.tar" "$o/tty.log"
   assert_equal "$pty_status" 0
   (($(meter_draws "$o/tty.log") >= 2)) || fail "no meter: $(cat -v "$o/tty.log")"
   run strip_meter "$o/tty.log"
@@ -599,10 +596,7 @@ EOF
   tar -C "$l" -cf "$o/bad.tar" .
   run_filter "$o/bad.tar" "$o/plain.out" --mtime "$MTIME" -m "$MODEL"
   assert_refused 65 "$o/plain.out" "$big"
-  cat >"$o/run.sh" <<EOF
-"$SLOWCAT" "$o/bad.tar" 1.5 | "$OLOT_FILTER" --mtime "$MTIME" -m "$MODEL" >"$o/tty.out"
-EOF
-  in_pty "$o/tty.log" "$o/run.sh"
+  slow_filter_in_pty "$o/bad.tar" "$o/tty.out" "$o/tty.log"
   assert_equal "$pty_status" 65
   (($(meter_draws "$o/tty.log") >= 2)) || fail "no meter: $(cat -v "$o/tty.log")"
   run meter_erased "$o/tty.log"

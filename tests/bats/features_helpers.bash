@@ -32,14 +32,19 @@ make_second_base() {
   tar -C "$dir/layout" -cf "$dir/base.tar" .
 }
 
+# copy_layout LAYOUT DIR — a fresh copy of LAYOUT at DIR/layout.
+copy_layout() {
+  mkdir -p "$2"
+  rm -rf "$2/layout"
+  cp -r "$1" "$2/layout"
+}
+
 # make_two_images BASE_LAYOUT DIR — a layout with two different images:
 # "latest" (the base) and "other" (the base with one more env variable),
 # made with umoci config --tag.  DIR/layout, DIR/two.tar.
 make_two_images() {
   local dir=$2
-  mkdir -p "$dir"
-  rm -rf "$dir/layout"
-  cp -r "$1" "$dir/layout"
+  copy_layout "$1" "$dir"
   umoci config --image "$dir/layout:latest" --tag other --config.env OTHER=1 >/dev/null
   tar -C "$dir/layout" -cf "$dir/two.tar" .
 }
@@ -48,9 +53,7 @@ make_two_images() {
 # entry.  DIR/untagged.tar.
 make_untagged() {
   local dir=$2
-  mkdir -p "$dir"
-  rm -rf "$dir/layout"
-  cp -r "$1" "$dir/layout"
+  copy_layout "$1" "$dir"
   jq -cj 'del(.manifests[0].annotations)' "$1/index.json" >"$dir/layout/index.json"
   tar -C "$dir/layout" -cf "$dir/untagged.tar" .
 }
@@ -182,6 +185,14 @@ PY
 in_pty() {
   pty_status=0
   timeout -k 5 "$CMD_TIMEOUT" script -qfec "bash $2" /dev/null >"$1" </dev/null || pty_status=$?
+}
+
+# slow_filter_in_pty IN OUT TRANSCRIPT — in_pty of `slowcat IN 1.5 |
+# olot-filter --mtime -m $MODEL >OUT`: the input stalls while the meter is up.
+slow_filter_in_pty() {
+  local script=$BATS_TEST_TMPDIR/slow-filter.sh
+  printf '%q %q 1.5 | %q --mtime %q -m %q >%q\n' "$SLOWCAT" "$1" "$OLOT_FILTER" "$MTIME" "$MODEL" "$2" >"$script"
+  in_pty "$3" "$script"
 }
 
 # ------------------------------------------------------------- strace
